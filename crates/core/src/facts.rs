@@ -1,0 +1,315 @@
+//! Certificate facts as ACM reports them, in plain data.
+//!
+//! Every AWS enum is kept as a closed set of known values plus `Other(String)`: AWS adds values
+//! without notice (EventBridge already sends `PENDING_DOMAIN_VALIDATION`), and an unknown value
+//! must be shown as it came, never crash a scan.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! aws_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)*
+            /// A value this version does not know, kept verbatim.
+            Other(String),
+        }
+
+        impl $name {
+            pub fn parse(text: &str) -> Self {
+                match text {
+                    $($text => Self::$variant,)*
+                    other => Self::Other(other.to_owned()),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Self::$variant => $text,)*
+                    Self::Other(text) => text,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Ok(Self::parse(&text))
+            }
+        }
+    };
+}
+
+aws_enum!(
+    /// `CertificateDetail.Type`.
+    CertType {
+        AmazonIssued = "AMAZON_ISSUED",
+        Imported = "IMPORTED",
+        Private = "PRIVATE",
+    }
+);
+
+aws_enum!(
+    /// `CertificateDetail.Status`. Expiry is never read from here: see `not_after`.
+    CertStatus {
+        PendingValidation = "PENDING_VALIDATION",
+        Issued = "ISSUED",
+        Inactive = "INACTIVE",
+        Expired = "EXPIRED",
+        ValidationTimedOut = "VALIDATION_TIMED_OUT",
+        Revoked = "REVOKED",
+        Failed = "FAILED",
+    }
+);
+
+aws_enum!(
+    /// `RenewalSummary.RenewalStatus`.
+    RenewalStatus {
+        PendingAutoRenewal = "PENDING_AUTO_RENEWAL",
+        PendingValidation = "PENDING_VALIDATION",
+        Success = "SUCCESS",
+        Failed = "FAILED",
+    }
+);
+
+aws_enum!(
+    /// `RenewalEligibility`.
+    RenewalEligibility {
+        Eligible = "ELIGIBLE",
+        Ineligible = "INELIGIBLE",
+    }
+);
+
+aws_enum!(
+    /// `DomainValidation.ValidationMethod`.
+    ValidationMethod {
+        Dns = "DNS",
+        Email = "EMAIL",
+        Http = "HTTP",
+    }
+);
+
+aws_enum!(
+    /// `DomainValidation.ValidationStatus`.
+    ValidationStatus {
+        PendingValidation = "PENDING_VALIDATION",
+        Success = "SUCCESS",
+        Failed = "FAILED",
+    }
+);
+
+aws_enum!(
+    /// `FailureReason` and `RenewalStatusReason` share one value set.
+    Reason {
+        NoAvailableContacts = "NO_AVAILABLE_CONTACTS",
+        AdditionalVerificationRequired = "ADDITIONAL_VERIFICATION_REQUIRED",
+        DomainNotAllowed = "DOMAIN_NOT_ALLOWED",
+        InvalidPublicDomain = "INVALID_PUBLIC_DOMAIN",
+        DomainValidationDenied = "DOMAIN_VALIDATION_DENIED",
+        CaaError = "CAA_ERROR",
+        PcaLimitExceeded = "PCA_LIMIT_EXCEEDED",
+        PcaInvalidArn = "PCA_INVALID_ARN",
+        PcaInvalidState = "PCA_INVALID_STATE",
+        PcaRequestFailed = "PCA_REQUEST_FAILED",
+        PcaNameConstraintsValidation = "PCA_NAME_CONSTRAINTS_VALIDATION",
+        PcaResourceNotFound = "PCA_RESOURCE_NOT_FOUND",
+        PcaInvalidArgs = "PCA_INVALID_ARGS",
+        PcaInvalidDuration = "PCA_INVALID_DURATION",
+        PcaAccessDenied = "PCA_ACCESS_DENIED",
+        SlrNotFound = "SLR_NOT_FOUND",
+        Unspecified = "OTHER",
+    }
+);
+
+impl Reason {
+    /// Failures caused by AWS Private CA (or the service-linked role ACM uses to reach it).
+    pub fn is_private_ca(&self) -> bool {
+        self.as_str().starts_with("PCA_") || *self == Reason::SlrNotFound
+    }
+
+    /// Failures where the domain itself cannot be validated by Amazon.
+    pub fn is_domain_blocked(&self) -> bool {
+        matches!(
+            self,
+            Reason::NoAvailableContacts
+                | Reason::AdditionalVerificationRequired
+                | Reason::DomainNotAllowed
+                | Reason::InvalidPublicDomain
+                | Reason::DomainValidationDenied
+        )
+    }
+}
+
+/// The CNAME ACM looks up to validate a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: String,
+    pub value: String,
+}
+
+/// For HTTP validation: `redirect_from` must serve what `redirect_to` serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpRedirect {
+    pub redirect_from: String,
+    pub redirect_to: String,
+}
+
+/// One entry of `DomainValidationOptions` (of the certificate, or of its renewal).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DomainValidation {
+    pub domain_name: String,
+    pub validation_domain: Option<String>,
+    pub validation_method: Option<ValidationMethod>,
+    pub validation_status: Option<ValidationStatus>,
+    #[serde(default)]
+    pub validation_emails: Vec<String>,
+    pub resource_record: Option<ResourceRecord>,
+    pub http_redirect: Option<HttpRedirect>,
+}
+
+/// `RenewalSummary`: present only once ACM has started (or finished) a renewal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenewalSummary {
+    pub renewal_status: RenewalStatus,
+    pub renewal_status_reason: Option<Reason>,
+    pub updated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub domain_validation_options: Vec<DomainValidation>,
+}
+
+/// Everything the rules may look at for one certificate. Field names are the JSON contract.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateFacts {
+    pub account_id: String,
+    pub region: String,
+    pub arn: String,
+    pub domain_name: Option<String>,
+    #[serde(default)]
+    pub subject_alternative_names: Vec<String>,
+    #[serde(rename = "type")]
+    pub cert_type: CertType,
+    pub status: CertStatus,
+    pub key_algorithm: Option<String>,
+    pub not_before: Option<DateTime<Utc>>,
+    pub not_after: Option<DateTime<Utc>>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub imported_at: Option<DateTime<Utc>>,
+    pub in_use: bool,
+    #[serde(default)]
+    pub in_use_by: Vec<String>,
+    pub exported: bool,
+    pub renewal_eligibility: Option<RenewalEligibility>,
+    pub managed_by: Option<String>,
+    pub failure_reason: Option<Reason>,
+    pub certificate_authority_arn: Option<String>,
+    #[serde(default)]
+    pub domain_validation_options: Vec<DomainValidation>,
+    pub renewal_summary: Option<RenewalSummary>,
+    /// True when DescribeCertificate was called; false when the list summary was enough.
+    pub described: bool,
+}
+
+impl CertificateFacts {
+    /// A certificate with only the identifying fields set; the scanner fills in the rest.
+    pub fn new(account_id: &str, region: &str, arn: &str) -> Self {
+        CertificateFacts {
+            account_id: account_id.to_owned(),
+            region: region.to_owned(),
+            arn: arn.to_owned(),
+            domain_name: None,
+            subject_alternative_names: Vec::new(),
+            cert_type: CertType::AmazonIssued,
+            status: CertStatus::Issued,
+            key_algorithm: None,
+            not_before: None,
+            not_after: None,
+            created_at: None,
+            issued_at: None,
+            imported_at: None,
+            in_use: false,
+            in_use_by: Vec::new(),
+            exported: false,
+            renewal_eligibility: None,
+            managed_by: None,
+            failure_reason: None,
+            certificate_authority_arn: None,
+            domain_validation_options: Vec::new(),
+            renewal_summary: None,
+            described: false,
+        }
+    }
+
+    /// The certificate id: the last segment of the ARN.
+    pub fn id(&self) -> &str {
+        self.arn.rsplit('/').next().unwrap_or(&self.arn)
+    }
+
+    /// The ACM console page of this certificate.
+    pub fn console_url(&self) -> String {
+        let region = &self.region;
+        format!(
+            "https://{region}.console.aws.amazon.com/acm/home?region={region}#/certificates/{}",
+            self.id()
+        )
+    }
+
+    /// The name people know the certificate by.
+    pub fn display_name(&self) -> &str {
+        self.domain_name
+            .as_deref()
+            .or_else(|| self.subject_alternative_names.first().map(String::as_str))
+            .unwrap_or_else(|| self.id())
+    }
+
+    /// Whole days until `NotAfter` (negative once expired), rounded down.
+    pub fn days_to_expiry(&self, now: DateTime<Utc>) -> Option<i64> {
+        self.not_after
+            .map(|not_after| (not_after - now).num_seconds().div_euclid(86_400))
+    }
+
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.not_after.is_some_and(|not_after| not_after <= now)
+            || self.status == CertStatus::Expired
+    }
+
+    /// The validation method of the certificate (the first domain's; ACM uses one per certificate).
+    pub fn validation_method(&self) -> Option<&ValidationMethod> {
+        self.domain_validation_options
+            .iter()
+            .find_map(|dv| dv.validation_method.as_ref())
+    }
+
+    pub fn managed_by_cloudfront(&self) -> bool {
+        self.managed_by.as_deref() == Some("CLOUDFRONT")
+    }
+
+    /// ACM renews only certificates that are used by an AWS service or were exported.
+    pub fn renewal_eligible_by_use(&self) -> bool {
+        self.in_use || !self.in_use_by.is_empty() || self.exported
+    }
+
+    pub fn has_wildcard(&self) -> bool {
+        self.domain_name
+            .iter()
+            .chain(&self.subject_alternative_names)
+            .any(|d| d.starts_with("*."))
+    }
+}

@@ -1,0 +1,22 @@
+//! certwatch-core: what a certificate is, what can go wrong with its renewal, and what a human
+//! must do about it.
+//!
+//! Architecture invariant: this crate does no I/O, has no async, never reads the clock (`now` is a
+//! parameter) and names no AWS or Slack type. The scanner converts SDK types into [`CertificateFacts`]
+//! at its edge; everything downstream (CLI, Slack) consumes [`Report`].
+
+mod facts;
+mod finding;
+mod policy;
+mod report;
+mod rules;
+
+pub use facts::{
+    CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
+    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, ValidationMethod,
+    ValidationStatus,
+};
+pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
+pub use policy::{Policy, PolicyError, RenewalWindow};
+pub use report::{CertificateRecord, Failure, Report, Stage, Stats};
+pub use rules::{classify, needs_detail};

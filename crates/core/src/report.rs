@@ -1,0 +1,153 @@
+//! The scan report: the JSON contract that the CLI prints and that later tooling (the Slack bot,
+//! the store, people's scripts) reads. Adding a field is fine; renaming one is a breaking change.
+
+use crate::facts::{CertificateFacts, RenewalEligibility, RenewalStatus, ValidationMethod};
+use crate::finding::{Finding, Urgency};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub generated_at: DateTime<Utc>,
+    pub certificates: Vec<CertificateRecord>,
+    pub failures: Vec<Failure>,
+    pub stats: Stats,
+}
+
+impl Report {
+    /// The highest urgency among all findings, if any.
+    pub fn worst_urgency(&self) -> Option<Urgency> {
+        self.certificates
+            .iter()
+            .flat_map(|c| c.findings.iter().map(|f| f.urgency))
+            .max()
+    }
+
+    /// Stable order for output: account, region, domain, ARN.
+    pub fn sort(&mut self) {
+        self.certificates.sort_by(|a, b| {
+            (
+                &a.facts.account_id,
+                &a.facts.region,
+                a.facts.display_name(),
+                &a.facts.arn,
+            )
+                .cmp(&(
+                    &b.facts.account_id,
+                    &b.facts.region,
+                    b.facts.display_name(),
+                    &b.facts.arn,
+                ))
+        });
+        self.failures.sort_by(|a, b| {
+            (&a.account_id, &a.region, a.stage, &a.certificate_arn).cmp(&(
+                &b.account_id,
+                &b.region,
+                b.stage,
+                &b.certificate_arn,
+            ))
+        });
+    }
+}
+
+/// One certificate with its verdict. `findings` empty means ACM renews it by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateRecord {
+    pub account_name: String,
+    #[serde(flatten)]
+    pub facts: CertificateFacts,
+    pub days_to_expiry: Option<i64>,
+    pub validation_method: Option<ValidationMethod>,
+    pub renewal_status: Option<RenewalStatus>,
+    pub console_url: String,
+    pub findings: Vec<Finding>,
+}
+
+impl CertificateRecord {
+    pub fn new(
+        account_name: &str,
+        facts: CertificateFacts,
+        findings: Vec<Finding>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        CertificateRecord {
+            account_name: account_name.to_owned(),
+            days_to_expiry: facts.days_to_expiry(now),
+            validation_method: facts.validation_method().cloned(),
+            renewal_status: facts
+                .renewal_summary
+                .as_ref()
+                .map(|r| r.renewal_status.clone()),
+            console_url: facts.console_url(),
+            facts,
+            findings,
+        }
+    }
+
+    pub fn worst_urgency(&self) -> Option<Urgency> {
+        self.findings.iter().map(|f| f.urgency).max()
+    }
+
+    pub fn renewal_eligibility(&self) -> Option<&RenewalEligibility> {
+        self.facts.renewal_eligibility.as_ref()
+    }
+}
+
+/// Where in the scan something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    ListAccounts,
+    AssumeRole,
+    ListRegions,
+    ListCertificates,
+    DescribeCertificate,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::ListAccounts => "list_accounts",
+            Stage::AssumeRole => "assume_role",
+            Stage::ListRegions => "list_regions",
+            Stage::ListCertificates => "list_certificates",
+            Stage::DescribeCertificate => "describe_certificate",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Something that could not be scanned. The rest of the scan went on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub account_id: String,
+    pub account_name: String,
+    /// None when the whole account failed (e.g. its role could not be assumed).
+    pub region: Option<String>,
+    pub stage: Stage,
+    /// Set when one certificate could not be described.
+    pub certificate_arn: Option<String>,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Accounts scanned (ACTIVE, after include/exclude).
+    pub accounts: u64,
+    /// Account-region pairs scanned.
+    pub targets: u64,
+    pub certificates: u64,
+    /// Regions skipped because they are not enabled in that account.
+    pub regions_skipped: u64,
+    /// HTTP requests sent to AWS, retries included.
+    pub api_calls: u64,
+    /// Throttling errors AWS answered (each was retried or reported as a failure).
+    pub throttled: u64,
+    pub duration_ms: u64,
+}

@@ -1,0 +1,79 @@
+//! EXPIRED: NotAfter has passed (or ACM says EXPIRED). ACM never renews an expired certificate:
+//! whatever uses it is serving an invalid certificate now. Expiry is read from NotAfter, because
+//! Status can still say ISSUED for a while after expiry.
+
+use super::Ctx;
+use crate::facts::CertType;
+use crate::finding::{Code, Finding, Urgency};
+
+pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
+    let cert = ctx.cert;
+    if !cert.is_expired(ctx.now) {
+        return None;
+    }
+    let summary = format!("{} {}", ctx.name(), ctx.expiry_phrase());
+    let summary = if cert.not_after.is_none() {
+        format!("{} is EXPIRED", ctx.name())
+    } else {
+        summary
+    };
+    let remedy = if cert.cert_type == CertType::Imported {
+        format!(
+            "Import a renewed certificate into {} (aws acm import-certificate --certificate-arn \
+             {} --region {}) so {} serves a valid certificate again.",
+            cert.arn,
+            cert.arn,
+            cert.region,
+            ctx.users()
+        )
+    } else {
+        format!(
+            "ACM never renews an expired certificate: request a new one for {}, validate it, \
+             switch {} to it, then delete this one.",
+            ctx.domains(),
+            ctx.users()
+        )
+    };
+    Some(ctx.finding(Code::Expired, Urgency::Expired, summary, remedy))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::rules::test_support::*;
+    use crate::{CertStatus, CertType, Code, Urgency};
+
+    #[test]
+    fn expiry_comes_from_not_after_not_status() {
+        // Status still ISSUED, NotAfter yesterday.
+        let f = check(
+            &expires_in(healthy(), -2),
+            &[(Code::Expired, Urgency::Expired)],
+        );
+        assert!(
+            f[0].summary.contains("expired 2 days ago"),
+            "{}",
+            f[0].summary
+        );
+        assert!(f[0].remedy.contains("request a new one"));
+        // Status EXPIRED wins even without NotAfter.
+        let mut c = healthy();
+        c.status = CertStatus::Expired;
+        c.not_after = None;
+        check(&c, &[(Code::Expired, Urgency::Expired)]);
+    }
+
+    #[test]
+    fn expired_import_says_reimport_and_nothing_else() {
+        let mut c = expires_in(healthy(), -30);
+        c.cert_type = CertType::Imported;
+        let f = check(&c, &[(Code::Expired, Urgency::Expired)]);
+        assert!(f[0].remedy.contains("import-certificate --certificate-arn"));
+    }
+
+    #[test]
+    fn one_hour_left_is_not_expired() {
+        let mut c = healthy();
+        c.not_after = Some(now() + chrono::Duration::hours(1));
+        check(&c, &[(Code::RenewalNotStarted, Urgency::Urgent)]);
+    }
+}
