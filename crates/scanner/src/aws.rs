@@ -1,0 +1,786 @@
+//! The AWS edge: the only module that names `aws_sdk_*` types. It builds every client (one HTTP
+//! pool, retry and timeout policy set here once), makes the calls, and converts what comes back
+//! into plain data (`certwatch_core::CertificateFacts`, [`OrgAccount`], [`AwsError`]).
+
+use crate::plan::OrgAccount;
+use crate::throttle::Limits;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{Region, SdkConfig};
+use aws_credential_types::provider::{self, error::CredentialsError, ProvideCredentials};
+use aws_credential_types::Credentials;
+use aws_sdk_acm::types::{CertificateStatus, Filters, KeyAlgorithm};
+use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeTransmitInterceptorContextRef, Error as ErasedError, FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use certwatch_core::{
+    CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
+    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, ValidationMethod,
+    ValidationStatus,
+};
+use chrono::{DateTime, Utc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// The one HTTP client (and connection pool) every AWS client of the process shares.
+pub fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https()
+}
+
+/// An error from one AWS call, reduced to what a report shows and what the scan decides on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct AwsError {
+    /// The AWS error code (`AccessDenied`, `ThrottlingException`, …) when AWS answered.
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl AwsError {
+    fn from_sdk<E, R>(err: aws_sdk_acm::error::SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug,
+    {
+        let code = err.code().map(str::to_owned);
+        let message = match (&code, err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        AwsError { code, message }
+    }
+
+    /// AWS answers calls into a disabled opt-in region as if the credentials were unknown.
+    pub fn is_region_disabled(&self) -> bool {
+        matches!(
+            self.code.as_deref(),
+            Some("UnrecognizedClientException" | "InvalidClientTokenId")
+        )
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.code.as_deref() == Some("ResourceNotFoundException")
+    }
+}
+
+fn is_throttling_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "RequestThrottled"
+            | "RequestThrottledException"
+            | "SlowDown"
+    )
+}
+
+/// API calls and throttling answers, counted at the wire (every attempt, retries included).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub api_calls: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+#[derive(Debug)]
+struct CallCounter(Arc<Counters>);
+
+/// The AWS error code of a failed attempt, whichever operation it came from.
+fn erased_error_code(err: &ErasedError) -> Option<&str> {
+    macro_rules! try_types {
+        ($($t:ty),* $(,)?) => {
+            $(if let Some(e) = err.downcast_ref::<$t>() {
+                return e.code();
+            })*
+        };
+    }
+    try_types!(
+        aws_sdk_acm::operation::list_certificates::ListCertificatesError,
+        aws_sdk_acm::operation::describe_certificate::DescribeCertificateError,
+        aws_sdk_sts::operation::assume_role::AssumeRoleError,
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+        aws_sdk_organizations::operation::list_accounts::ListAccountsError,
+        aws_sdk_account::operation::list_regions::ListRegionsError,
+    );
+    None
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "certwatch-call-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.api_calls.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn read_after_attempt(
+        &self,
+        ctx: &FinalizerInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let throttled_status = ctx.response().is_some_and(|r| r.status().as_u16() == 429);
+        let throttled_code = match ctx.output_or_error() {
+            Some(Err(err)) => err
+                .as_operation_error()
+                .and_then(erased_error_code)
+                .is_some_and(is_throttling_code),
+            _ => false,
+        };
+        if throttled_status || throttled_code {
+            self.0.throttled.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+}
+
+fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+/// Builds clients and makes calls. Cheap to share: everything inside is reference counted.
+pub(crate) struct Aws {
+    /// The base config with certwatch's retry and timeout policy applied.
+    base: SdkConfig,
+    counters: Arc<Counters>,
+    limits: Arc<Limits>,
+    sts: aws_sdk_sts::Client,
+    organizations: aws_sdk_organizations::Client,
+}
+
+impl Aws {
+    pub(crate) fn new(
+        base: &SdkConfig,
+        call_timeout: Duration,
+        limits: Arc<Limits>,
+        counters: Arc<Counters>,
+    ) -> Self {
+        // Standard retries with few attempts: governor paces the calls, retries only absorb the
+        // odd throttle or 5xx. Adaptive mode would sleep ~10 s per throttle on a fresh partition.
+        let base = base
+            .to_builder()
+            .retry_config(
+                RetryConfig::standard()
+                    .with_max_attempts(3)
+                    .with_initial_backoff(Duration::from_millis(200)),
+            )
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .operation_attempt_timeout(call_timeout)
+                    .operation_timeout(call_timeout * 3 + Duration::from_secs(2))
+                    .build(),
+            )
+            .build();
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&base)
+                .interceptor(CallCounter(counters.clone()))
+                .build(),
+        );
+        // Organizations is a global service served from us-east-1.
+        let organizations = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&base)
+                .region(Region::from_static("us-east-1"))
+                .interceptor(CallCounter(counters.clone()))
+                .build(),
+        );
+        Aws {
+            base,
+            counters,
+            limits,
+            sts,
+            organizations,
+        }
+    }
+
+    /// (account id, partition) of the credentials certwatch runs with.
+    pub(crate) async fn caller(&self) -> Result<(String, String), AwsError> {
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let account = out.account().unwrap_or_default().to_owned();
+        let partition = out
+            .arn()
+            .and_then(|arn| arn.split(':').nth(1))
+            .unwrap_or("aws")
+            .to_owned();
+        Ok((account, partition))
+    }
+
+    /// One page of organizations:ListAccounts (page size 20, the API's maximum).
+    pub(crate) async fn list_accounts_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<OrgAccount>, Option<String>), AwsError> {
+        let out = self
+            .organizations
+            .list_accounts()
+            .max_results(20)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let accounts = out
+            .accounts()
+            .iter()
+            .filter_map(|a| {
+                // `State` replaced `Status` in 2025; older responses only carry `Status`.
+                let state = a
+                    .state()
+                    .map(|s| s.as_str().to_owned())
+                    .or_else(|| a.status().map(|s| s.as_str().to_owned()))
+                    .unwrap_or_default();
+                Some(OrgAccount {
+                    id: a.id()?.to_owned(),
+                    name: a.name().unwrap_or_default().to_owned(),
+                    state,
+                })
+            })
+            .collect();
+        Ok((accounts, out.next_token().map(str::to_owned)))
+    }
+
+    /// The config for calls into the account certwatch runs in: the ambient credentials.
+    pub(crate) fn own_config(&self) -> SdkConfig {
+        self.base.clone()
+    }
+
+    /// Assumes `role_arn` once (so a denied role is reported as such), then returns a config whose
+    /// credentials re-assume the role before they expire. Each member gets its own identity cache:
+    /// a shared one would evict accounts from each other and assume roles again and again.
+    pub(crate) async fn member_config(
+        &self,
+        role_arn: String,
+        session_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<SdkConfig, AwsError> {
+        let role = MemberRole {
+            sts: self.sts.clone(),
+            limits: self.limits.clone(),
+            role_arn,
+            session_name: session_name.to_owned(),
+            external_id: external_id.map(str::to_owned),
+            first: Mutex::new(None),
+        };
+        let first = role.assume().await?;
+        if let Ok(mut slot) = role.first.lock() {
+            *slot = Some(first);
+        }
+        Ok(self
+            .base
+            .to_builder()
+            .credentials_provider(provider::SharedCredentialsProvider::new(role))
+            .identity_cache(aws_sdk_acm::config::IdentityCache::lazy().build())
+            .build())
+    }
+
+    /// One page of account:ListRegions: the regions enabled in the account of `config`.
+    pub(crate) async fn enabled_regions_page(
+        &self,
+        config: &SdkConfig,
+        token: Option<String>,
+    ) -> Result<(Vec<String>, Option<String>), AwsError> {
+        use aws_sdk_account::types::RegionOptStatus;
+        let client = aws_sdk_account::Client::from_conf(
+            aws_sdk_account::config::Builder::from(config)
+                .region(Region::from_static("us-east-1"))
+                .interceptor(CallCounter(self.counters.clone()))
+                .build(),
+        );
+        let out = client
+            .list_regions()
+            .region_opt_status_contains(RegionOptStatus::Enabled)
+            .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
+            .max_results(50)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let regions = out
+            .regions()
+            .iter()
+            .filter_map(|r| r.region_name().map(str::to_owned))
+            .collect();
+        Ok((regions, out.next_token().map(str::to_owned)))
+    }
+
+    /// An ACM client for one account-region, with a retry partition of its own so one noisy
+    /// target cannot drain the retry budget of the others.
+    pub(crate) fn acm(&self, config: &SdkConfig, account: &str, region: &str) -> Acm {
+        let client = aws_sdk_acm::Client::from_conf(
+            aws_sdk_acm::config::Builder::from(config)
+                .region(Region::new(region.to_owned()))
+                .retry_partition(RetryPartition::custom(format!("acm-{account}-{region}")).build())
+                .interceptor(CallCounter(self.counters.clone()))
+                .build(),
+        );
+        Acm {
+            client,
+            account: account.to_owned(),
+            region: region.to_owned(),
+        }
+    }
+}
+
+/// Credentials of a member account's role, re-assumed whenever the identity cache finds them
+/// about to expire (role-chained sessions last at most an hour).
+#[derive(Debug)]
+struct MemberRole {
+    sts: aws_sdk_sts::Client,
+    limits: Arc<Limits>,
+    role_arn: String,
+    session_name: String,
+    external_id: Option<String>,
+    /// The credentials of the first assumption, handed out once.
+    first: Mutex<Option<Credentials>>,
+}
+
+impl MemberRole {
+    async fn assume(&self) -> Result<Credentials, AwsError> {
+        let call = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name(&self.session_name)
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(3600)
+            .send();
+        let out = self
+            .limits
+            .assume_role(call)
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let creds = out.credentials().ok_or_else(|| AwsError {
+            code: None,
+            message: "AssumeRole returned no credentials".to_owned(),
+        })?;
+        let expiry = SystemTime::try_from(*creds.expiration()).ok();
+        Ok(Credentials::new(
+            creds.access_key_id(),
+            creds.secret_access_key(),
+            Some(creds.session_token().to_owned()),
+            expiry,
+            "certwatch-member-role",
+        ))
+    }
+}
+
+impl ProvideCredentials for MemberRole {
+    fn provide_credentials<'a>(&'a self) -> provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        provider::future::ProvideCredentials::new(async move {
+            let first = self.first.lock().ok().and_then(|mut slot| slot.take());
+            match first {
+                Some(creds) => Ok(creds),
+                None => self
+                    .assume()
+                    .await
+                    .map_err(CredentialsError::provider_error),
+            }
+        })
+    }
+}
+
+/// ACM in one account-region.
+pub(crate) struct Acm {
+    client: aws_sdk_acm::Client,
+    account: String,
+    region: String,
+}
+
+/// ListCertificates hides EC, RSA-3072/4096 and key-less certificates unless asked: always ask for
+/// every key type the SDK knows, and every status.
+pub(crate) fn every_key_type() -> Filters {
+    let mut filters = Filters::builder();
+    for name in KeyAlgorithm::values() {
+        filters = filters.key_types(KeyAlgorithm::from(*name));
+    }
+    filters.build()
+}
+
+impl Acm {
+    /// One page of ListCertificates, as facts from the summaries.
+    pub(crate) async fn list_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<CertificateFacts>, Option<String>), AwsError> {
+        let mut request = self
+            .client
+            .list_certificates()
+            .includes(every_key_type())
+            .max_items(1000)
+            .set_next_token(token);
+        for status in CertificateStatus::values() {
+            request = request.certificate_statuses(CertificateStatus::from(*status));
+        }
+        let out = request.send().await.map_err(AwsError::from_sdk)?;
+        let facts = out
+            .certificate_summary_list()
+            .iter()
+            .filter_map(|s| facts_from_summary(&self.account, &self.region, s))
+            .collect();
+        Ok((facts, out.next_token().map(str::to_owned)))
+    }
+
+    /// DescribeCertificate, merged into the facts from the summary.
+    pub(crate) async fn describe(&self, facts: &mut CertificateFacts) -> Result<(), AwsError> {
+        let out = self
+            .client
+            .describe_certificate()
+            .certificate_arn(&facts.arn)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        if let Some(detail) = out.certificate() {
+            apply_detail(facts, detail);
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn facts_from_summary(
+    account: &str,
+    region: &str,
+    s: &aws_sdk_acm::types::CertificateSummary,
+) -> Option<CertificateFacts> {
+    let mut f = CertificateFacts::new(account, region, s.certificate_arn()?);
+    f.domain_name = s.domain_name().map(str::to_owned);
+    f.subject_alternative_names = s.subject_alternative_name_summaries().to_vec();
+    f.cert_type = CertType::parse(s.r#type().map_or("UNKNOWN", |t| t.as_str()));
+    f.status = CertStatus::parse(s.status().map_or("UNKNOWN", |t| t.as_str()));
+    f.key_algorithm = s.key_algorithm().map(|k| k.as_str().to_owned());
+    f.not_before = time(s.not_before());
+    f.not_after = time(s.not_after());
+    f.created_at = time(s.created_at());
+    f.issued_at = time(s.issued_at());
+    f.imported_at = time(s.imported_at());
+    f.in_use = s.in_use().unwrap_or(false);
+    f.exported = s.exported().unwrap_or(false);
+    f.renewal_eligibility = s
+        .renewal_eligibility()
+        .map(|e| RenewalEligibility::parse(e.as_str()));
+    f.managed_by = s.managed_by().map(|m| m.as_str().to_owned());
+    Some(f)
+}
+
+fn domain_validation(dv: &aws_sdk_acm::types::DomainValidation) -> DomainValidation {
+    DomainValidation {
+        domain_name: dv.domain_name().to_owned(),
+        validation_domain: dv.validation_domain().map(str::to_owned),
+        validation_method: dv
+            .validation_method()
+            .map(|m| ValidationMethod::parse(m.as_str())),
+        validation_status: dv
+            .validation_status()
+            .map(|s| ValidationStatus::parse(s.as_str())),
+        validation_emails: dv.validation_emails().to_vec(),
+        resource_record: dv.resource_record().map(|rr| ResourceRecord {
+            name: rr.name().to_owned(),
+            record_type: rr.r#type().as_str().to_owned(),
+            value: rr.value().to_owned(),
+        }),
+        http_redirect: dv.http_redirect().and_then(|r| {
+            Some(HttpRedirect {
+                redirect_from: r.redirect_from()?.to_owned(),
+                redirect_to: r.redirect_to()?.to_owned(),
+            })
+        }),
+    }
+}
+
+pub(crate) fn apply_detail(f: &mut CertificateFacts, d: &aws_sdk_acm::types::CertificateDetail) {
+    if let Some(domain) = d.domain_name() {
+        f.domain_name = Some(domain.to_owned());
+    }
+    if !d.subject_alternative_names().is_empty() {
+        f.subject_alternative_names = d.subject_alternative_names().to_vec();
+    }
+    if let Some(t) = d.r#type() {
+        f.cert_type = CertType::parse(t.as_str());
+    }
+    if let Some(s) = d.status() {
+        f.status = CertStatus::parse(s.as_str());
+    }
+    if let Some(k) = d.key_algorithm() {
+        f.key_algorithm = Some(k.as_str().to_owned());
+    }
+    f.not_before = time(d.not_before()).or(f.not_before);
+    f.not_after = time(d.not_after()).or(f.not_after);
+    f.created_at = time(d.created_at()).or(f.created_at);
+    f.issued_at = time(d.issued_at()).or(f.issued_at);
+    f.imported_at = time(d.imported_at()).or(f.imported_at);
+    f.in_use_by = d.in_use_by().to_vec();
+    f.in_use = f.in_use || !f.in_use_by.is_empty();
+    if let Some(e) = d.renewal_eligibility() {
+        f.renewal_eligibility = Some(RenewalEligibility::parse(e.as_str()));
+    }
+    if let Some(m) = d.managed_by() {
+        f.managed_by = Some(m.as_str().to_owned());
+    }
+    f.failure_reason = d.failure_reason().map(|r| Reason::parse(r.as_str()));
+    f.certificate_authority_arn = d.certificate_authority_arn().map(str::to_owned);
+    f.domain_validation_options = d
+        .domain_validation_options()
+        .iter()
+        .map(domain_validation)
+        .collect();
+    f.renewal_summary = d.renewal_summary().map(|r| RenewalSummary {
+        renewal_status: RenewalStatus::parse(r.renewal_status().as_str()),
+        renewal_status_reason: r.renewal_status_reason().map(|x| Reason::parse(x.as_str())),
+        updated_at: time(Some(r.updated_at())),
+        domain_validation_options: r
+            .domain_validation_options()
+            .iter()
+            .map(domain_validation)
+            .collect(),
+    });
+    f.described = true;
+}
+
+#[cfg(test)]
+mod tests {
+    //! The SDK mapping, tested with real SDK clients whose HTTP layer is replaced by mock rules.
+
+    use super::*;
+    use aws_sdk_acm::operation::describe_certificate::DescribeCertificateOutput;
+    use aws_sdk_acm::operation::list_certificates::ListCertificatesOutput;
+    use aws_sdk_acm::types::{
+        CertificateDetail, CertificateSummary, CertificateType, DomainStatus, FailureReason,
+        RecordType, RenewalStatus as SdkRenewalStatus, RenewalSummary as SdkRenewalSummary,
+        ResourceRecord as SdkResourceRecord, ValidationMethod as SdkValidationMethod,
+    };
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    const ARN: &str = "arn:aws:acm:eu-west-1:111122223333:certificate/abc";
+
+    fn acm(client: aws_sdk_acm::Client) -> Acm {
+        Acm {
+            client,
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+        }
+    }
+
+    fn summary(arn: &str, key: &str) -> CertificateSummary {
+        CertificateSummary::builder()
+            .certificate_arn(arn)
+            .domain_name("api.example.com")
+            .subject_alternative_name_summaries("api.example.com")
+            .r#type(CertificateType::Imported)
+            .status(CertificateStatus::Issued)
+            .key_algorithm(KeyAlgorithm::from(key))
+            .in_use(true)
+            .exported(false)
+            .not_after(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+            .build()
+    }
+
+    #[tokio::test]
+    async fn list_asks_for_every_key_type_and_status_and_follows_tokens() {
+        let first = mock!(aws_sdk_acm::Client::list_certificates)
+            .match_requests(|req| req.next_token().is_none())
+            .then_output(|| {
+                ListCertificatesOutput::builder()
+                    .certificate_summary_list(summary(ARN, "EC_prime256v1"))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(aws_sdk_acm::Client::list_certificates)
+            .match_requests(|req| req.next_token() == Some("page-2"))
+            .then_output(|| {
+                ListCertificatesOutput::builder()
+                    .certificate_summary_list(summary(&format!("{ARN}2"), "RSA_4096"))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_acm, RuleMode::MatchAny, [&first, &second], |c| c);
+        let acm = acm(client);
+
+        let (page, next) = acm.list_page(None).await.unwrap();
+        assert_eq!(next.as_deref(), Some("page-2"));
+        assert_eq!(page.len(), 1);
+        let c = &page[0];
+        assert_eq!(
+            (c.account_id.as_str(), c.region.as_str()),
+            ("111122223333", "eu-west-1")
+        );
+        assert_eq!(c.key_algorithm.as_deref(), Some("EC_prime256v1"));
+        assert_eq!(c.cert_type, CertType::Imported);
+        assert!(c.in_use && !c.described);
+        assert_eq!(c.not_after.unwrap().timestamp(), 1_800_000_000);
+
+        let (page, next) = acm.list_page(next).await.unwrap();
+        assert_eq!(next, None);
+        assert_eq!(page[0].key_algorithm.as_deref(), Some("RSA_4096"));
+        assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn request_filter_names_every_key_type_and_status() {
+        let rule = mock!(aws_sdk_acm::Client::list_certificates)
+            .match_requests(|req| {
+                let keys: Vec<&str> = req
+                    .includes()
+                    .map(|f| f.key_types().iter().map(|k| k.as_str()).collect())
+                    .unwrap_or_default();
+                let statuses: Vec<&str> = req
+                    .certificate_statuses()
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect();
+                [
+                    "RSA_1024",
+                    "RSA_2048",
+                    "RSA_3072",
+                    "RSA_4096",
+                    "EC_prime256v1",
+                    "EC_secp384r1",
+                    "EC_secp521r1",
+                ]
+                .iter()
+                .all(|k| keys.contains(k))
+                    && [
+                        "ISSUED",
+                        "EXPIRED",
+                        "PENDING_VALIDATION",
+                        "REVOKED",
+                        "FAILED",
+                    ]
+                    .iter()
+                    .all(|s| statuses.contains(s))
+                    && req.max_items() == Some(1000)
+            })
+            .then_output(|| ListCertificatesOutput::builder().build());
+        let client = mock_client!(aws_sdk_acm, [&rule]);
+        acm(client)
+            .list_page(None)
+            .await
+            .expect("request carries the full filter");
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn describe_maps_renewal_validation_and_use() {
+        let rule = mock!(aws_sdk_acm::Client::describe_certificate)
+            .match_requests(|req| req.certificate_arn() == Some(ARN))
+            .then_output(|| {
+                let dv = aws_sdk_acm::types::DomainValidation::builder()
+                    .domain_name("api.example.com")
+                    .validation_method(SdkValidationMethod::Dns)
+                    .validation_status(DomainStatus::PendingValidation)
+                    .resource_record(
+                        SdkResourceRecord::builder()
+                            .name("_a.api.example.com.")
+                            .r#type(RecordType::Cname)
+                            .value("_b.acm-validations.aws.")
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap();
+                DescribeCertificateOutput::builder()
+                    .certificate(
+                        CertificateDetail::builder()
+                            .certificate_arn(ARN)
+                            .r#type(CertificateType::AmazonIssued)
+                            .status(CertificateStatus::Issued)
+                            .in_use_by("arn:aws:elasticloadbalancing:eu-west-1:111122223333:loadbalancer/app/x/1")
+                            .domain_validation_options(dv.clone())
+                            .failure_reason(FailureReason::from("SOMETHING_NEW"))
+                            .renewal_summary(
+                                SdkRenewalSummary::builder()
+                                    .renewal_status(SdkRenewalStatus::PendingValidation)
+                                    .domain_validation_options(dv)
+                                    .updated_at(aws_smithy_types::DateTime::from_secs(1_700_000_000))
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_acm, [&rule]);
+        let mut facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
+        acm(client).describe(&mut facts).await.unwrap();
+        assert!(facts.described && facts.in_use);
+        assert_eq!(facts.cert_type, CertType::AmazonIssued);
+        assert_eq!(facts.in_use_by.len(), 1);
+        assert_eq!(facts.failure_reason, Some(Reason::parse("SOMETHING_NEW")));
+        let renewal = facts.renewal_summary.as_ref().unwrap();
+        assert_eq!(renewal.renewal_status, RenewalStatus::PendingValidation);
+        let rr = renewal.domain_validation_options[0]
+            .resource_record
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (rr.name.as_str(), rr.record_type.as_str()),
+            ("_a.api.example.com.", "CNAME")
+        );
+        assert_eq!(facts.validation_method(), Some(&ValidationMethod::Dns));
+    }
+
+    #[tokio::test]
+    async fn errors_keep_the_aws_code() {
+        use aws_sdk_acm::operation::describe_certificate::DescribeCertificateError;
+        use aws_sdk_acm::types::error::ResourceNotFoundException;
+        let rule = mock!(aws_sdk_acm::Client::describe_certificate).then_error(|| {
+            DescribeCertificateError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("gone")
+                    .meta(
+                        aws_smithy_types::error::ErrorMetadata::builder()
+                            .code("ResourceNotFoundException")
+                            .message("gone")
+                            .build(),
+                    )
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_acm, [&rule]);
+        let mut facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
+        let err = acm(client).describe(&mut facts).await.unwrap_err();
+        assert!(err.is_not_found());
+        assert_eq!(err.message, "ResourceNotFoundException: gone");
+    }
+
+    #[test]
+    fn disabled_region_codes() {
+        for code in ["UnrecognizedClientException", "InvalidClientTokenId"] {
+            let e = AwsError {
+                code: Some(code.into()),
+                message: String::new(),
+            };
+            assert!(e.is_region_disabled());
+        }
+        assert!(is_throttling_code("ThrottlingException") && is_throttling_code("Throttling"));
+        assert!(!is_throttling_code("AccessDenied"));
+    }
+}

@@ -1,0 +1,210 @@
+//! Rate limits and concurrency: the only place that decides when an AWS call may go out.
+//!
+//! AWS enforces its quotas per API, per account and per region (ACM) or per calling account (STS,
+//! Organizations), so there is one limiter per API, keyed the way AWS keys its bucket. Rate is not
+//! concurrency: slow answers pile up in-flight calls, so every call first takes a permit of one
+//! global semaphore, then waits for its limiter.
+
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::{InMemoryState, NotKeyed};
+use governor::{Jitter, Quota, RateLimiter};
+use std::future::Future;
+use std::num::NonZeroU32;
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// Requests per second allowed for each API. Defaults are 80% of AWS's published quotas.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rates {
+    /// acm:ListCertificates, per account and region (quota 1).
+    pub list_certificates: f64,
+    /// acm:DescribeCertificate, per account and region (quota 10).
+    pub describe_certificate: f64,
+    /// sts:AssumeRole from the calling account (quota 600).
+    pub assume_role: f64,
+    /// organizations:ListAccounts (quota undocumented and low).
+    pub organizations: f64,
+    /// account:ListRegions, per member account (quota 5 per calling account).
+    pub list_regions: f64,
+}
+
+impl Default for Rates {
+    fn default() -> Self {
+        Rates {
+            list_certificates: 0.8,
+            describe_certificate: 8.0,
+            assume_role: 480.0,
+            organizations: 2.0,
+            list_regions: 4.0,
+        }
+    }
+}
+
+impl Rates {
+    /// The first rate that is not a positive finite number, as (key, value).
+    pub fn invalid(&self) -> Option<(&'static str, f64)> {
+        [
+            ("list_certificates", self.list_certificates),
+            ("describe_certificate", self.describe_certificate),
+            ("assume_role", self.assume_role),
+            ("organizations", self.organizations),
+            ("list_regions", self.list_regions),
+        ]
+        .into_iter()
+        .find(|(_, rate)| !(rate.is_finite() && *rate > 0.0 && *rate <= 100_000.0))
+    }
+}
+
+/// Which (account, region) a keyed call is for. Account ids are 12 digits and fit a u64; regions
+/// are interned to an index by the scan, so keys stay small (limiters never forget keys).
+pub type Key = (u64, u16);
+
+type Keyed = RateLimiter<Key, DefaultKeyedStateStore<Key>, DefaultClock>;
+type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
+
+pub(crate) struct Limits {
+    inflight: Semaphore,
+    list_certificates: Keyed,
+    describe_certificate: Keyed,
+    list_regions: Keyed,
+    assume_role: Direct,
+    organizations: Direct,
+}
+
+/// Each quota as a governor quota: no burst, so calls are spaced evenly and never exceed the rate
+/// inside any window.
+fn quota(per_second: f64) -> Quota {
+    let period = Duration::from_secs_f64(1.0 / per_second);
+    Quota::with_period(period)
+        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+        .allow_burst(NonZeroU32::MIN)
+}
+
+/// Small random spread so calls released together don't hit AWS in lockstep.
+fn jitter() -> Jitter {
+    Jitter::up_to(Duration::from_millis(5))
+}
+
+impl std::fmt::Debug for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Limits")
+    }
+}
+
+impl Limits {
+    pub(crate) fn new(rates: &Rates, max_concurrency: usize) -> Self {
+        Limits {
+            inflight: Semaphore::new(max_concurrency),
+            list_certificates: RateLimiter::keyed(quota(rates.list_certificates)),
+            describe_certificate: RateLimiter::keyed(quota(rates.describe_certificate)),
+            list_regions: RateLimiter::keyed(quota(rates.list_regions)),
+            assume_role: RateLimiter::direct(quota(rates.assume_role)),
+            organizations: RateLimiter::direct(quota(rates.organizations)),
+        }
+    }
+
+    async fn run<T>(&self, wait: impl Future<Output = ()>, call: impl Future<Output = T>) -> T {
+        // The semaphore is never closed, so acquire cannot fail; if it ever did, the call would
+        // still be rate limited, just not concurrency limited.
+        let _permit = self.inflight.acquire().await.ok();
+        wait.await;
+        call.await
+    }
+
+    pub(crate) async fn list_certificates<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
+        let wait = self
+            .list_certificates
+            .until_key_ready_with_jitter(&key, jitter());
+        self.run(wait, call).await
+    }
+
+    pub(crate) async fn describe_certificate<T>(
+        &self,
+        key: Key,
+        call: impl Future<Output = T>,
+    ) -> T {
+        let wait = self
+            .describe_certificate
+            .until_key_ready_with_jitter(&key, jitter());
+        self.run(wait, call).await
+    }
+
+    pub(crate) async fn list_regions<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
+        let wait = self
+            .list_regions
+            .until_key_ready_with_jitter(&key, jitter());
+        self.run(wait, call).await
+    }
+
+    pub(crate) async fn assume_role<T>(&self, call: impl Future<Output = T>) -> T {
+        self.run(self.assume_role.until_ready_with_jitter(jitter()), call)
+            .await
+    }
+
+    pub(crate) async fn organizations<T>(&self, call: impl Future<Output = T>) -> T {
+        self.run(self.organizations.until_ready_with_jitter(jitter()), call)
+            .await
+    }
+
+    /// Drop limiter state of keys that have been idle; called once a scan ends.
+    pub(crate) fn forget_idle_keys(&self) {
+        self.list_certificates.retain_recent();
+        self.describe_certificate.retain_recent();
+        self.list_regions.retain_recent();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn calls_on_one_key_are_spaced_at_the_rate() {
+        let rates = Rates {
+            describe_certificate: 20.0,
+            ..Rates::default()
+        };
+        let limits = Limits::new(&rates, 16);
+        let start = Instant::now();
+        for _ in 0..5 {
+            limits.describe_certificate((1, 0), async {}).await;
+        }
+        // The first call goes at once, the next four wait 50 ms each.
+        assert!(
+            start.elapsed() >= Duration::from_millis(195),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn keys_do_not_share_a_bucket() {
+        let limits = Limits::new(&Rates::default(), 16);
+        assert!(limits.list_certificates.check_key(&(1, 0)).is_ok());
+        assert!(
+            limits.list_certificates.check_key(&(1, 0)).is_err(),
+            "same target waits"
+        );
+        assert!(
+            limits.list_certificates.check_key(&(1, 1)).is_ok(),
+            "other region is free"
+        );
+        assert!(
+            limits.list_certificates.check_key(&(2, 0)).is_ok(),
+            "other account is free"
+        );
+    }
+
+    #[test]
+    fn invalid_rates_are_named() {
+        let bad = Rates {
+            describe_certificate: 0.0,
+            ..Rates::default()
+        };
+        assert_eq!(bad.invalid(), Some(("describe_certificate", 0.0)));
+        assert_eq!(Rates::default().invalid(), None);
+    }
+}
