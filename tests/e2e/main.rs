@@ -1,1 +1,6 @@
+//! End-to-end tests: the built `certwatch` binary against real peers on 127.0.0.1.
 
+mod cli;
+mod demo;
+mod scan_moto;
+mod support;

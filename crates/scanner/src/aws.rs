@@ -475,6 +475,11 @@ pub(crate) fn facts_from_summary(
     let mut f = CertificateFacts::new(account, region, s.certificate_arn()?);
     f.domain_name = s.domain_name().map(str::to_owned);
     f.subject_alternative_names = s.subject_alternative_name_summaries().to_vec();
+    // ACM's SAN lists always include the primary domain; some summaries (and emulators) leave
+    // the list out.
+    if f.subject_alternative_names.is_empty() {
+        f.subject_alternative_names.extend(f.domain_name.clone());
+    }
     f.cert_type = CertType::parse(s.r#type().map_or("UNKNOWN", |t| t.as_str()));
     f.status = CertStatus::parse(s.status().map_or("UNKNOWN", |t| t.as_str()));
     f.key_algorithm = s.key_algorithm().map(|k| k.as_str().to_owned());

@@ -10,10 +10,10 @@ pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
     if cert.cert_type != CertType::Imported {
         return None;
     }
-    let used = if cert.in_use || !cert.in_use_by.is_empty() {
-        format!(", used by {}", ctx.users())
-    } else {
-        String::new()
+    let used = match cert.in_use_by.as_slice() {
+        [] if cert.in_use => " (in use)".to_owned(),
+        [] => String::new(),
+        _ => format!(" (used by {})", ctx.users()),
     };
     Some(ctx.finding(
         Code::Imported,

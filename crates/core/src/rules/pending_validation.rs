@@ -51,13 +51,9 @@ pub(super) fn check_dns(ctx: &Ctx) -> Option<Finding> {
     }
     let records = cname_list(dvos.iter().copied());
     let what = if records.is_empty() {
-        "Re-create the validation CNAME records shown in the console for each pending domain"
-            .to_owned()
+        "the validation CNAME records shown in the console for each pending domain".to_owned()
     } else {
-        format!(
-            "Restore the validation record(s) in public DNS: {}",
-            records.join("; ")
-        )
+        records.join("; ")
     };
     Some(ctx.finding(
         Code::PendingValidationDns,
@@ -69,7 +65,7 @@ pub(super) fn check_dns(ctx: &Ctx) -> Option<Finding> {
             ctx.expiry_phrase()
         ),
         format!(
-            "{what}. ACM retries on its own once they resolve; do it {}.",
+            "Restore in public DNS {} (ACM retries by itself once they resolve): {what}",
             ctx.deadline()
         ),
     ))

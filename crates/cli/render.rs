@@ -1,0 +1,209 @@
+//! How a report is shown: one function per output format, chosen by one `match`.
+
+use certwatch_core::{CertificateRecord, Finding, Report, Urgency};
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use std::io::{self, Write};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
+    match format {
+        Format::Table => table(report, out),
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, report)?;
+            writeln!(out)
+        }
+        Format::Csv => csv(report, out),
+    }
+}
+
+/// Findings in reading order: most urgent first, then soonest expiry, then account and name.
+fn findings_in_order(report: &Report) -> Vec<(&CertificateRecord, &Finding)> {
+    let mut rows: Vec<(&CertificateRecord, &Finding)> = report
+        .certificates
+        .iter()
+        .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
+        .collect();
+    rows.sort_by(|(ca, fa), (cb, fb)| {
+        fb.urgency
+            .cmp(&fa.urgency)
+            .then(
+                ca.days_to_expiry
+                    .unwrap_or(i64::MAX)
+                    .cmp(&cb.days_to_expiry.unwrap_or(i64::MAX)),
+            )
+            .then(ca.facts.account_id.cmp(&cb.facts.account_id))
+            .then(ca.facts.display_name().cmp(cb.facts.display_name()))
+            .then(fa.code.cmp(&fb.code))
+    });
+    rows
+}
+
+fn account_label(c: &CertificateRecord) -> String {
+    if c.account_name.is_empty() {
+        c.facts.account_id.clone()
+    } else {
+        format!("{} ({})", c.account_name, c.facts.account_id)
+    }
+}
+
+fn days_label(days: Option<i64>) -> String {
+    days.map_or_else(|| "-".to_owned(), |d| d.to_string())
+}
+
+/// The one-line verdict at the top of the table output.
+pub fn headline(report: &Report) -> String {
+    let needing = report
+        .certificates
+        .iter()
+        .filter(|c| !c.findings.is_empty())
+        .count();
+    let by_urgency: Vec<String> = Urgency::ALL
+        .iter()
+        .map(|u| {
+            let n = report
+                .certificates
+                .iter()
+                .filter(|c| c.worst_urgency() == Some(*u))
+                .count();
+            format!("{n} {u}")
+        })
+        .collect();
+    format!(
+        "{} certificates in {} accounts: {} need a human ({}), {} renew by themselves.",
+        report.certificates.len(),
+        report.stats.accounts,
+        needing,
+        by_urgency.join(", "),
+        report.certificates.len() - needing
+    )
+}
+
+fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "{}", headline(report))?;
+    let rows = findings_in_order(report);
+    if !rows.is_empty() {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header([
+                "#",
+                "URGENCY",
+                "CODE",
+                "ACCOUNT",
+                "REGION",
+                "CERTIFICATE",
+                "DAYS",
+            ]);
+        for (i, (c, f)) in rows.iter().enumerate() {
+            t.add_row([
+                (i + 1).to_string(),
+                f.urgency.to_string(),
+                f.code.to_string(),
+                account_label(c),
+                c.facts.region.clone(),
+                c.facts.display_name().to_owned(),
+                days_label(c.days_to_expiry),
+            ]);
+        }
+        writeln!(out, "\n{t}\n\nWhat to do:")?;
+        for (i, (_, f)) in rows.iter().enumerate() {
+            writeln!(out, "{:>3}. {}\n     {}", i + 1, f.summary, f.remedy)?;
+        }
+    }
+    if !report.failures.is_empty() {
+        let mut t = Table::new();
+        t.load_style(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_header(["ACCOUNT", "REGION", "STAGE", "ERROR"]);
+        for f in &report.failures {
+            let account = if f.account_name.is_empty() {
+                f.account_id.clone()
+            } else {
+                format!("{} ({})", f.account_name, f.account_id)
+            };
+            let error = match &f.certificate_arn {
+                Some(arn) => format!("{arn}: {}", f.error),
+                None => f.error.clone(),
+            };
+            t.add_row([
+                account,
+                f.region.clone().unwrap_or_else(|| "(all)".to_owned()),
+                f.stage.to_string(),
+                error,
+            ]);
+        }
+        writeln!(
+            out,
+            "\nNot scanned ({} failures; the rest of the scan went on):\n{t}",
+            report.failures.len()
+        )?;
+    }
+    let s = &report.stats;
+    writeln!(
+        out,
+        "\nScanned {} accounts, {} account-regions ({} regions not enabled, skipped), {} certificates \
+         with {} AWS calls ({} throttled) in {:.1} s.",
+        s.accounts,
+        s.targets,
+        s.regions_skipped,
+        s.certificates,
+        s.api_calls,
+        s.throttled,
+        s.duration_ms as f64 / 1000.0
+    )
+}
+
+fn csv(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record([
+        "account_id",
+        "account_name",
+        "region",
+        "arn",
+        "domain_name",
+        "type",
+        "status",
+        "not_after",
+        "days_to_expiry",
+        "code",
+        "urgency",
+        "summary",
+        "remedy",
+    ])?;
+    for c in &report.certificates {
+        let base = [
+            c.facts.account_id.clone(),
+            c.account_name.clone(),
+            c.facts.region.clone(),
+            c.facts.arn.clone(),
+            c.facts.domain_name.clone().unwrap_or_default(),
+            c.facts.cert_type.to_string(),
+            c.facts.status.to_string(),
+            c.facts
+                .not_after
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default(),
+            c.days_to_expiry.map(|d| d.to_string()).unwrap_or_default(),
+        ];
+        if c.findings.is_empty() {
+            // One row per certificate that renews by itself, with empty finding columns.
+            w.write_record(base.iter().map(String::as_str).chain(["", "", "", ""]))?;
+        }
+        for f in &c.findings {
+            w.write_record(base.iter().map(String::as_str).chain([
+                f.code.as_str(),
+                f.urgency.as_str(),
+                f.summary.as_str(),
+                f.remedy.as_str(),
+            ]))?;
+        }
+    }
+    w.flush()
+}

@@ -1,0 +1,359 @@
+//! A private moto server per test, and the organization `tests/moto/seed_org.py` puts in it.
+//!
+//! moto holds one organization per server, so every test starts its own [`Moto`] on a free
+//! port and the server dies with the value. The Python that runs it is `CERTWATCH_MOTO_PYTHON`
+//! if set (any interpreter with the packages of `tests/moto/requirements.txt`), else a venv at
+//! `<target>/moto-venv` that the first test to need it builds from that file, under a file
+//! lock so parallel tests and test processes build it once. Changing the requirements
+//! rebuilds it.
+
+use std::env;
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+
+/// How long a fresh server may take to answer HTTP (a cold Python imports a lot).
+const STARTUP_DEADLINE: Duration = Duration::from_secs(60);
+/// Attempts with a new port when another process took ours between probe and bind.
+const PORT_ATTEMPTS: usize = 3;
+
+/// A running `moto_server` on 127.0.0.1; killed and reaped on drop.
+pub struct Moto {
+    child: Child,
+    url: String,
+    python: PathBuf,
+    /// moto's stdout and stderr (one line per request); kept if the test fails.
+    log: PathBuf,
+}
+
+impl Moto {
+    /// Starts a server and waits until it answers; panics with moto's output if it cannot.
+    pub fn start() -> Moto {
+        let python = moto_python();
+        let mut last_log = String::new();
+        for _ in 0..PORT_ATTEMPTS {
+            match spawn(python) {
+                Ok(moto) => return moto,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!(
+            "moto_server found no free port in {PORT_ATTEMPTS} attempts; \
+             last output:\n{last_log}"
+        );
+    }
+
+    /// `http://127.0.0.1:<port>`, the value for `AWS_ENDPOINT_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The interpreter that runs moto; it also has boto3 and cryptography for the seed.
+    pub fn python(&self) -> &Path {
+        &self.python
+    }
+
+    /// Points `command` at this server with moto's static credentials, after removing every
+    /// inherited `AWS_*` variable so that no profile, real credential or endpoint of the
+    /// developer's shell can leak in.
+    pub fn aws_env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        for (key, _) in env::vars_os() {
+            if key.to_string_lossy().starts_with("AWS_") {
+                command.env_remove(key);
+            }
+        }
+        command
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+    }
+
+    fn read_log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        // Kill by our own child's PID, then reap it so no zombie outlives the test.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if thread::panicking() {
+            eprintln!("moto request log kept at {}", self.log.display());
+        } else {
+            let _ = fs::remove_file(&self.log);
+        }
+    }
+}
+
+/// One start attempt on a fresh port. `Err(output)` if the port was taken; panics on
+/// anything else.
+fn spawn(python: &Path) -> Result<Moto, String> {
+    let port = free_port();
+    let log = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("moto-{}-{port}.log", std::process::id()));
+    let log_file = File::create(&log)
+        .unwrap_or_else(|e| panic!("cannot create moto log {}: {e}", log.display()));
+    let stderr = log_file.try_clone().expect("clone moto log handle");
+    let child = Command::new(python)
+        .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+        .arg(port.to_string())
+        .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        .env("PYTHONUNBUFFERED", "1")
+        .stdin(Stdio::null())
+        .stdout(log_file)
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {} -m moto.server: {e}", python.display()));
+    let mut moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        python: python.to_path_buf(),
+        log,
+    };
+
+    let started = Instant::now();
+    loop {
+        if let Some(status) = moto.child.try_wait().expect("poll moto_server") {
+            let output = moto.read_log();
+            if output.contains("Address already in use") {
+                return Err(output);
+            }
+            panic!("moto_server on port {port} exited with {status} before answering:\n{output}");
+        }
+        if answers_http(port) {
+            return Ok(moto);
+        }
+        if started.elapsed() > STARTUP_DEADLINE {
+            // Kill before reading, so the panic shows everything it wrote.
+            let _ = moto.child.kill();
+            let _ = moto.child.wait();
+            panic!(
+                "moto_server on port {port} did not answer GET /moto-api/ \
+                 within {STARTUP_DEADLINE:?}; its output:\n{}",
+                moto.read_log()
+            );
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A port nobody listens on right now (the OS picks it; moto binds it a moment later).
+fn free_port() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind 127.0.0.1:0");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Whether an HTTP server answers `GET /moto-api/` on the port.
+fn answers_http(port: u16) -> bool {
+    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_secs(1)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut status_line = [0u8; 12];
+    stream.read_exact(&mut status_line).is_ok() && status_line.starts_with(b"HTTP/1.")
+}
+
+/// The Python that runs moto, resolved (and its venv built) once per test process.
+fn moto_python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| match env::var_os("CERTWATCH_MOTO_PYTHON") {
+        Some(python) => PathBuf::from(python),
+        None => ensure_venv(&target_dir().join("moto-venv")),
+    })
+}
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `CARGO_TARGET_DIR` (relative to the workspace if relative) or `<workspace>/target`.
+fn target_dir() -> PathBuf {
+    match env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace().join(dir),
+        None => workspace().join("target"),
+    }
+}
+
+/// Builds the venv unless it was built from the current requirements; returns its python.
+fn ensure_venv(venv: &Path) -> PathBuf {
+    let requirements = workspace().join("tests/moto/requirements.txt");
+    let wanted = fs::read_to_string(&requirements)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", requirements.display()));
+    // Written last, so a venv whose build was interrupted is rebuilt.
+    let stamp = venv.join("certwatch-requirements.txt");
+    let python = if cfg!(windows) {
+        venv.join("Scripts").join("python.exe")
+    } else {
+        venv.join("bin").join("python")
+    };
+
+    let parent = venv.parent().expect("venv has a parent directory");
+    fs::create_dir_all(parent)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
+    let lock_path = venv.with_extension("lock");
+    let lock = File::create(&lock_path)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", lock_path.display()));
+    lock.lock()
+        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", lock_path.display()));
+
+    if python.exists() && fs::read_to_string(&stamp).is_ok_and(|built| built == wanted) {
+        return python;
+    }
+    // Straight to stderr, past the test harness's capture: this pause is worth explaining.
+    let _ = writeln!(
+        std::io::stderr(),
+        "building the moto venv at {} from {} (once, ~15 s)",
+        venv.display(),
+        requirements.display()
+    );
+    if venv.exists() {
+        fs::remove_dir_all(venv)
+            .unwrap_or_else(|e| panic!("cannot remove {}: {e}", venv.display()));
+    }
+    run(Command::new("python3").args(["-m", "venv"]).arg(venv));
+    run(Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(&requirements));
+    fs::write(&stamp, wanted).unwrap_or_else(|e| panic!("cannot write {}: {e}", stamp.display()));
+    python
+    // `lock` is released when dropped here.
+}
+
+fn run(command: &mut Command) {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed with {}:\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// What `seed_org.py` created (its stdout).
+#[derive(Debug, Deserialize)]
+pub struct Manifest {
+    pub management_account: String,
+    /// moto names the management account "master".
+    pub management_name: String,
+    /// Every account but the management one, including the suspended.
+    pub members: Vec<Member>,
+    pub suspended: Vec<String>,
+    pub regions: Vec<String>,
+    /// Certificates of the active accounts only.
+    pub certificates: Vec<SeededCertificate>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    /// ListAccounts' `State`: ACTIVE or SUSPENDED.
+    pub state: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SeededCertificate {
+    pub account_id: String,
+    pub region: String,
+    pub arn: String,
+    pub domain: String,
+    pub kind: Kind,
+    /// RFC 3339, as DescribeCertificate returned it.
+    pub not_after: String,
+    pub key_algorithm: String,
+    pub in_use_by: Vec<String>,
+    pub expected: Vec<ExpectedFinding>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// Requested, DNS-validated, served by an ALB HTTPS listener: renews by itself.
+    DnsInUse,
+    /// Requested, DNS-validated, used by nothing: will not renew.
+    DnsUnused,
+    /// Imported RSA-2048, expiring in 5 or 30 days.
+    ImportedRsa,
+    /// Imported EC P-256, expiring in about 200 days.
+    ImportedEc,
+    /// Imported, already expired.
+    ImportedExpired,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+pub struct ExpectedFinding {
+    pub code: String,
+    pub urgency: String,
+}
+
+impl Manifest {
+    /// The accounts a scan must cover: the management account and the ACTIVE members.
+    pub fn active_accounts(&self) -> Vec<&str> {
+        let members = self.members.iter().filter(|m| m.state == "ACTIVE");
+        std::iter::once(self.management_account.as_str())
+            .chain(members.map(|m| m.id.as_str()))
+            .collect()
+    }
+
+    /// The name ListAccounts gives `account_id`.
+    pub fn account_name(&self, account_id: &str) -> Option<&str> {
+        if account_id == self.management_account {
+            return Some(&self.management_name);
+        }
+        self.members
+            .iter()
+            .find(|m| m.id == account_id)
+            .map(|m| m.name.as_str())
+    }
+}
+
+/// Creates the organization of `tests/moto/seed_org.py` in `moto` and returns its manifest.
+pub fn seed(moto: &Moto) -> Manifest {
+    let script = workspace().join("tests/moto/seed_org.py");
+    let mut command = Command::new(moto.python());
+    command.arg(&script).arg(moto.url());
+    let output = moto
+        .aws_env(&mut command)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed with {}:\n{}\nmoto's log:\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr),
+        moto.read_log()
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} printed no manifest ({e}):\n{}",
+            script.display(),
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
+}
