@@ -33,7 +33,11 @@ fn demo_json(extra: &[&str]) -> (Output, Report) {
 #[test]
 fn demo_finds_every_certificate_of_every_reachable_account() {
     let (out, report) = demo_json(&[]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let scenario = Scenario::demo();
 
     // What a correct scanner must see: ACTIVE accounts whose role can be assumed, in their
@@ -64,22 +68,41 @@ fn demo_finds_every_certificate_of_every_reachable_account() {
         .iter()
         .map(|c| {
             let f = &c.facts;
-            (f.account_id.clone(), f.region.clone(), f.domain_name.clone().unwrap_or_default())
+            (
+                f.account_id.clone(),
+                f.region.clone(),
+                f.domain_name.clone().unwrap_or_default(),
+            )
         })
         .collect();
-    assert_eq!(found, expected, "reported vs scenario (account, region, domain)");
-    assert_eq!(report.certificates.len(), expected.len(), "no certificate twice");
+    assert_eq!(
+        found, expected,
+        "reported vs scenario (account, region, domain)"
+    );
+    assert_eq!(
+        report.certificates.len(),
+        expected.len(),
+        "no certificate twice"
+    );
     for c in &report.certificates {
         assert!(
-            c.facts.arn.contains(&format!(":{}:{}:", c.facts.region, c.facts.account_id)),
+            c.facts
+                .arn
+                .contains(&format!(":{}:{}:", c.facts.region, c.facts.account_id)),
             "{} reported under {} {}",
             c.facts.arn,
             c.facts.account_id,
             c.facts.region
         );
     }
-    assert!(!inactive.is_empty() && !denied.is_empty(), "the demo shows both cases");
-    assert!(report.certificates.iter().all(|c| !inactive.contains(&c.facts.account_id)));
+    assert!(
+        !inactive.is_empty() && !denied.is_empty(),
+        "the demo shows both cases"
+    );
+    assert!(report
+        .certificates
+        .iter()
+        .all(|c| !inactive.contains(&c.facts.account_id)));
 
     // The denied account is a failure row, not a silent gap.
     let failed: BTreeSet<String> = report
@@ -89,9 +112,15 @@ fn demo_finds_every_certificate_of_every_reachable_account() {
         .map(|f| f.account_id.clone())
         .collect();
     assert_eq!(failed, denied);
-    assert!(report.failures.iter().all(|f| f.error.contains("AccessDenied")));
+    assert!(report
+        .failures
+        .iter()
+        .all(|f| f.error.contains("AccessDenied")));
     assert_eq!(report.stats.throttled, 0);
-    assert_eq!(report.stats.certificates as usize, report.certificates.len());
+    assert_eq!(
+        report.stats.certificates as usize,
+        report.certificates.len()
+    );
 }
 
 #[test]
@@ -108,7 +137,10 @@ fn demo_shows_every_finding_code_and_healthy_certificates() {
     // Key types the default ListCertificates filter hides are still found.
     for key in ["EC_prime256v1", "RSA_4096"] {
         assert!(
-            report.certificates.iter().any(|c| c.facts.key_algorithm.as_deref() == Some(key)),
+            report
+                .certificates
+                .iter()
+                .any(|c| c.facts.key_algorithm.as_deref() == Some(key)),
             "no {key} certificate: the key-type filter was not sent"
         );
     }
@@ -127,7 +159,10 @@ fn fail_on_sets_the_exit_code_and_still_prints() {
     assert_eq!(out.status.code(), Some(1));
     let csv = String::from_utf8(out.stdout).unwrap();
     assert!(csv.starts_with("account_id,account_name,region,arn,"));
-    assert!(csv.lines().any(|l| l.contains(",IMPORTED,urgent,")), "{csv}");
+    assert!(
+        csv.lines().any(|l| l.contains(",IMPORTED,urgent,")),
+        "{csv}"
+    );
 }
 
 #[test]

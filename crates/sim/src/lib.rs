@@ -1,1 +1,77 @@
-pub fn placeholder() {}
+//! certwatch-sim: a simulated AWS Organization served over the real AWS wire
+//! protocols on `127.0.0.1`, so the unmodified AWS SDK clients (Organizations, STS,
+//! Account, ACM) can be pointed at it with `endpoint_url`.
+//!
+//! It powers `certwatch demo` and end-to-end tests, and is meant to grow into a
+//! benchmark and fault-injection harness: the organization is data (a
+//! [`Scenario`], TOML), every identifier is deterministic, and faults are scenario
+//! keys.
+//!
+//! # Using it
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! let server = certwatch_sim::serve(certwatch_sim::Scenario::demo(), chrono::Utc::now()).await?;
+//! // Point SDK clients at server.endpoint() with any region and static credentials.
+//! println!("{}", server.endpoint());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Credentials
+//! Use static credentials such as `AWS_ACCESS_KEY_ID=sim`,
+//! `AWS_SECRET_ACCESS_KEY=sim` (no session token). **Any access key id the
+//! simulator did not issue is the management account** (like moto). Signatures are
+//! not verified, but the SigV4 `Authorization` header is required: its credential
+//! scope (`Credential=AKID/DATE/REGION/SERVICE/aws4_request`) gives the caller's
+//! key and region.
+//!
+//! `sts:AssumeRole` on `arn:aws:iam::<account>:role/<name>` issues `ASIA…` keys
+//! that act in that account; requests signed with them must carry their session
+//! token (else `UnrecognizedClientException`), and they expire (by the wall clock,
+//! which is what the SDK's credential cache compares with). AssumeRole is denied
+//! (`AccessDenied`, 403) for an unknown account, a role the account does not have,
+//! a caller account the role does not trust, a wrong external id, or an account
+//! with `deny_assume_role`.
+//!
+//! # Served operations
+//! | Service | Protocol | Operations |
+//! |---|---|---|
+//! | Organizations | awsJson1_1 | ListAccounts (≤ 20 per page, `State` and legacy `Status`), DescribeOrganization |
+//! | STS | awsQuery | GetCallerIdentity, AssumeRole |
+//! | Account | restJson1 | ListRegions (`POST /listRegions`) |
+//! | ACM | awsJson1_1 | ListCertificates (AWS's default key-type filter, real paging), DescribeCertificate, ListTagsForCertificate |
+//!
+//! ACM and regional STS answer `UnrecognizedClientException` /
+//! `InvalidClientTokenId` in an opt-in region the account has not enabled, as AWS
+//! does. Anything else answers `UnknownOperationException` (`InvalidAction` for STS).
+//!
+//! # Layout
+//! `scenario` (file model) → `world` (resolved against `now`: dates, ARNs,
+//! validation records) → `services::*` (one module per AWS service, no HTTP) ←
+//! `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum). `identity`
+//! holds issued sessions; `paging`, `ids` and `regions` are shared data helpers;
+//! `generate` builds large scenarios in code for benchmarks ([`Scenario::generate`]).
+
+mod generate;
+mod identity;
+mod ids;
+mod paging;
+mod protocol;
+mod regions;
+mod scenario;
+mod server;
+mod services;
+mod world;
+
+pub use generate::{GeneratorSpec, GENERATED_MANAGEMENT};
+pub use scenario::{
+    AccountSpec, CertificateSpec, OrganizationSpec, RegionFaults, RenewalSpec, Scenario,
+    ScenarioError,
+};
+pub use server::{serve, SimServer};
+
+/// The regions AWS enables in every account, and the opt-in ones the simulator
+/// knows (`organization.regions` must come from these).
+pub mod region_catalogue {
+    pub use crate::regions::{DEFAULT_ENABLED, OPT_IN};
+}
