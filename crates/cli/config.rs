@@ -14,6 +14,114 @@ pub struct FileConfig {
     pub organization: Organization,
     pub scan: Scan,
     pub policy: PolicyFile,
+    pub serve: ServeFile,
+    pub slack: SlackFile,
+}
+
+/// `[serve]`: the long-running process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeFile {
+    pub scan_interval_minutes: u64,
+    pub store_path: String,
+    pub listen: String,
+}
+
+impl Default for ServeFile {
+    fn default() -> Self {
+        ServeFile {
+            scan_interval_minutes: 360,
+            store_path: "certwatch.sqlite".to_owned(),
+            listen: "127.0.0.1:8080".to_owned(),
+        }
+    }
+}
+
+/// `[slack]`: names of the environment variables that hold secrets, never the secrets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SlackFile {
+    pub transport: String,
+    pub api_url: String,
+    pub bot_token_env: String,
+    pub app_token_env: String,
+    pub signing_secret_env: String,
+    pub admin_user_ids: Vec<String>,
+    pub team_id: String,
+    pub channel_ids: Vec<String>,
+    pub digest: DigestFile,
+}
+
+impl Default for SlackFile {
+    fn default() -> Self {
+        SlackFile {
+            transport: "socket".to_owned(),
+            api_url: "https://slack.com/api".to_owned(),
+            bot_token_env: "SLACK_BOT_TOKEN".to_owned(),
+            app_token_env: "SLACK_APP_TOKEN".to_owned(),
+            signing_secret_env: "SLACK_SIGNING_SECRET".to_owned(),
+            admin_user_ids: Vec::new(),
+            team_id: String::new(),
+            channel_ids: Vec::new(),
+            digest: DigestFile::default(),
+        }
+    }
+}
+
+/// `[slack.digest]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DigestFile {
+    pub channel: String,
+    pub time: String,
+    pub time_zone: String,
+    pub post_when_clear: bool,
+}
+
+impl Default for DigestFile {
+    fn default() -> Self {
+        DigestFile {
+            channel: String::new(),
+            time: "09:00".to_owned(),
+            time_zone: "UTC".to_owned(),
+            post_when_clear: true,
+        }
+    }
+}
+
+/// How `certwatch serve` talks to Slack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Socket Mode: an outbound WebSocket, no inbound traffic.
+    Socket,
+    /// Slash commands POSTed to `/slack/commands`, verified with the signing secret.
+    Http,
+}
+
+/// The checked `[serve]` and `[slack]` settings.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub scan_interval: Duration,
+    pub store_path: std::path::PathBuf,
+    pub listen: std::net::SocketAddr,
+    pub transport: Transport,
+    pub api_url: String,
+    pub bot_token_env: String,
+    pub app_token_env: String,
+    pub signing_secret_env: String,
+    pub admin_user_ids: Vec<String>,
+    pub team_id: Option<String>,
+    pub channel_ids: Vec<String>,
+    /// None: no digest.
+    pub digest: Option<DigestConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub channel: String,
+    pub time: chrono::NaiveTime,
+    pub time_zone: chrono_tz::Tz,
+    pub post_when_clear: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,6 +270,102 @@ impl FileConfig {
             source,
         })?;
         FileConfig::parse(&text, &shown)
+    }
+
+    /// The `serve` settings, or the first invalid key and why.
+    pub fn serve_config(&self, path: &str) -> Result<ServeConfig, ConfigError> {
+        self.check_serve()
+            .map_err(|(key, reason)| ConfigError::Invalid {
+                path: path.to_owned(),
+                key,
+                reason,
+            })
+    }
+
+    fn check_serve(&self) -> Result<ServeConfig, (String, String)> {
+        let serve = &self.serve;
+        if !(5..=10_080).contains(&serve.scan_interval_minutes) {
+            return Err(invalid(
+                "serve.scan_interval_minutes",
+                "must be between 5 and 10080 (a week)",
+            ));
+        }
+        if serve.store_path.trim().is_empty() {
+            return Err(invalid("serve.store_path", "must not be empty"));
+        }
+        let listen = serve.listen.parse().map_err(|_| {
+            invalid(
+                "serve.listen",
+                format!("{:?} is not an address like \"0.0.0.0:8080\"", serve.listen),
+            )
+        })?;
+        let slack = &self.slack;
+        let transport = match slack.transport.as_str() {
+            "socket" => Transport::Socket,
+            "http" => Transport::Http,
+            other => {
+                return Err(invalid(
+                    "slack.transport",
+                    format!("{other:?}: expected \"socket\" or \"http\""),
+                ))
+            }
+        };
+        if !(slack.api_url.starts_with("https://") || slack.api_url.starts_with("http://")) {
+            return Err(invalid("slack.api_url", "must be an http(s) URL"));
+        }
+        for (key, name) in [
+            ("slack.bot_token_env", &slack.bot_token_env),
+            ("slack.app_token_env", &slack.app_token_env),
+            ("slack.signing_secret_env", &slack.signing_secret_env),
+        ] {
+            let ok = !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !ok {
+                return Err(invalid(
+                    key,
+                    "must name an environment variable (A-Z, 0-9, _); the secret itself never goes in this file",
+                ));
+            }
+        }
+        let digest = &slack.digest;
+        let time = chrono::NaiveTime::parse_from_str(&digest.time, "%H:%M:%S")
+            .or_else(|_| chrono::NaiveTime::parse_from_str(&digest.time, "%H:%M"))
+            .map_err(|_| {
+                invalid(
+                    "slack.digest.time",
+                    format!("{:?} is not a 24-hour time like \"09:00\"", digest.time),
+                )
+            })?;
+        let time_zone: chrono_tz::Tz = digest.time_zone.parse().map_err(|_| {
+            invalid(
+                "slack.digest.time_zone",
+                format!(
+                    "{:?} is not an IANA time zone like \"Asia/Tokyo\" or \"UTC\"",
+                    digest.time_zone
+                ),
+            )
+        })?;
+        Ok(ServeConfig {
+            scan_interval: Duration::from_secs(serve.scan_interval_minutes * 60),
+            store_path: serve.store_path.clone().into(),
+            listen,
+            transport,
+            api_url: slack.api_url.trim_end_matches('/').to_owned(),
+            bot_token_env: slack.bot_token_env.clone(),
+            app_token_env: slack.app_token_env.clone(),
+            signing_secret_env: slack.signing_secret_env.clone(),
+            admin_user_ids: slack.admin_user_ids.clone(),
+            team_id: Some(slack.team_id.clone()).filter(|t| !t.is_empty()),
+            channel_ids: slack.channel_ids.clone(),
+            digest: (!digest.channel.is_empty()).then(|| DigestConfig {
+                channel: digest.channel.clone(),
+                time,
+                time_zone,
+                post_when_clear: digest.post_when_clear,
+            }),
+        })
     }
 
     /// The scanner's config, or the first invalid key and why.
@@ -377,6 +581,50 @@ mod tests {
                 "{text:?} gave {err:?}, wanted {wanted:?}"
             );
             assert!(err.starts_with("test.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn serve_settings_are_checked() {
+        let serve = |text: &str| {
+            FileConfig::parse(text, "t.toml")
+                .and_then(|c| c.serve_config("t.toml"))
+                .map_err(|e| e.to_string())
+        };
+        let c = serve("").unwrap();
+        assert_eq!(c.transport, Transport::Socket);
+        assert!(c.digest.is_none(), "no channel, no digest");
+        let c =
+            serve("[slack.digest]\nchannel = \"C1\"\ntime = \"07:30\"\ntime_zone = \"Asia/Tokyo\"")
+                .unwrap();
+        let d = c.digest.unwrap();
+        assert_eq!(
+            (d.time.to_string().as_str(), d.time_zone.name()),
+            ("07:30:00", "Asia/Tokyo")
+        );
+        for (text, wanted) in [
+            ("[slack.digest]\ntime = \"9am\"", "slack.digest.time"),
+            (
+                "[slack.digest]\ntime_zone = \"Mars/Olympus\"",
+                "slack.digest.time_zone",
+            ),
+            ("[slack]\ntransport = \"carrier-pigeon\"", "slack.transport"),
+            (
+                "[slack]\nbot_token_env = \"xoxb-123\"",
+                "slack.bot_token_env",
+            ),
+            (
+                "[serve]\nscan_interval_minutes = 1",
+                "serve.scan_interval_minutes",
+            ),
+            ("[serve]\nlisten = \"localhost\"", "serve.listen"),
+            (
+                "[slack]\nbot_token = \"xoxb-1\"",
+                "unknown field `bot_token`",
+            ),
+        ] {
+            let err = serve(text).expect_err(text);
+            assert!(err.contains(wanted), "{text:?}: {err}");
         }
     }
 

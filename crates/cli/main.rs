@@ -5,6 +5,7 @@
 
 mod config;
 mod render;
+mod serve;
 
 use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -44,8 +45,41 @@ enum Command {
     /// Check a configuration file and print the effective settings.
     CheckConfig {
         #[arg(long, short, env = "CERTWATCH_CONFIG")]
-        config: PathBuf,
+        config: Option<PathBuf>,
     },
+    /// Run the Slack bot: scheduled scans, the stored inventory, `/certs`, the daily digest.
+    Serve {
+        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Render the daily digest from a fresh scan (or the demo organization) without posting it.
+    Digest {
+        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the digest instead of posting it. (Posting happens in `certwatch serve`.)
+        #[arg(long, required = true)]
+        dry_run: bool,
+        /// Use the simulated demo organization instead of AWS.
+        #[arg(long)]
+        demo: bool,
+        /// Read the inventory from the store (serve.store_path) instead of scanning.
+        #[arg(long, conflicts_with = "demo")]
+        from_store: bool,
+        /// `json`: the Block Kit messages as posted; `text`: readable text.
+        #[arg(long, value_enum, default_value = "text")]
+        format: DigestFormat,
+    },
+    /// Exit 0 if the URL answers 200 (a container health check that needs no curl).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DigestFormat {
+    Json,
+    Text,
 }
 
 #[derive(clap::Args)]
@@ -93,22 +127,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// The configuration: `--config PATH` (or `CERTWATCH_CONFIG`), else the TOML text in
+/// `CERTWATCH_CONFIG_TOML` (handy where files are awkward, e.g. a container built from a
+/// template), else the defaults. Returns it with a label for error messages.
+fn load_config(path: Option<&PathBuf>) -> Result<(FileConfig, String)> {
+    if let Some(path) = path {
+        return Ok((FileConfig::load(path)?, path.display().to_string()));
+    }
+    match std::env::var("CERTWATCH_CONFIG_TOML") {
+        Ok(text) if !text.trim().is_empty() => {
+            let label = "CERTWATCH_CONFIG_TOML".to_owned();
+            Ok((FileConfig::parse(&text, &label)?, label))
+        }
+        _ => Ok((FileConfig::default(), "(defaults)".to_owned())),
+    }
+}
+
+/// The AWS config from the standard chain, with the process's one HTTP client.
+async fn aws_from_environment() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(
+            aws_config::meta::region::RegionProviderChain::default_provider()
+                .or_else(Region::from_static("us-east-1")),
+        )
+        .http_client(certwatch_scanner::http_client())
+        .load()
+        .await
+}
+
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan { config, output } => {
-            let (file, shown) = match &config {
-                Some(path) => (FileConfig::load(path)?, path.display().to_string()),
-                None => (FileConfig::default(), "(defaults)".to_owned()),
-            };
-            let scan_config = file.scan_config(&shown)?;
-            let base = aws_config::defaults(BehaviorVersion::latest())
-                .region(
-                    aws_config::meta::region::RegionProviderChain::default_provider()
-                        .or_else(Region::from_static("us-east-1")),
-                )
-                .http_client(certwatch_scanner::http_client())
-                .load()
-                .await;
+            let (file, label) = load_config(config.as_ref())?;
+            let scan_config = file.scan_config(&label)?;
+            let base = aws_from_environment().await;
             let report = scan_with_progress(&base, &scan_config).await?;
             emit(&report, &output)
         }
@@ -117,10 +169,136 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             emit(&report, &output)
         }
         Command::CheckConfig { config } => {
-            let file = FileConfig::load(&config)?;
-            let checked = file.scan_config(&config.display().to_string())?;
-            println!("{}: valid\n\n{checked:#?}", config.display());
+            let (file, label) = load_config(config.as_ref())?;
+            let scan = file.scan_config(&label)?;
+            let serve = file.serve_config(&label)?;
+            println!("{label}: valid\n\n{scan:#?}\n\n{serve:#?}");
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config } => {
+            let (file, label) = load_config(config.as_ref())?;
+            let scan_config = file.scan_config(&label)?;
+            let serve_config = file.serve_config(&label)?;
+            let base = aws_from_environment().await;
+            serve::run(serve_config, scan_config, base).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Digest {
+            config,
+            dry_run: _,
+            demo: use_demo,
+            from_store,
+            format,
+        } => {
+            let (file, label) = load_config(config.as_ref())?;
+            let serve_config = file.serve_config(&label)?;
+            let (report, stale, last_scan) = if from_store {
+                let path = serve_config.store_path.clone();
+                let inventory = tokio::task::spawn_blocking(move || {
+                    certwatch_store::Store::open(&path)?.inventory()
+                })
+                .await??;
+                (inventory.report, inventory.stale, inventory.last_scan)
+            } else if use_demo {
+                let report = demo().await?;
+                let at = report.generated_at;
+                (report, Default::default(), Some(at))
+            } else {
+                let scan_config = file.scan_config(&label)?;
+                let report =
+                    scan_with_progress(&aws_from_environment().await, &scan_config).await?;
+                let at = report.generated_at;
+                (report, Default::default(), Some(at))
+            };
+            let view = certwatch_slack::Inventory {
+                report: &report,
+                stale: &stale,
+                last_scan,
+                scan_running: false,
+            };
+            let options = certwatch_slack::DigestOptions {
+                post_when_clear: true,
+                time_zone_label: serve_config
+                    .digest
+                    .as_ref()
+                    .map_or_else(|| "UTC".to_owned(), |d| d.time_zone.name().to_owned()),
+            };
+            let digest = certwatch_slack::digest(&view, chrono::Utc::now(), &options);
+            print_digest(digest.as_ref(), format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Healthcheck { url } => Ok(healthcheck(&url).await),
+    }
+}
+
+fn print_digest(digest: Option<&certwatch_slack::Digest>, format: DigestFormat) -> Result<()> {
+    let Some(digest) = digest else {
+        println!("(nothing needs action and post_when_clear is false: no digest)");
+        return Ok(());
+    };
+    let messages: Vec<&certwatch_slack::Message> = std::iter::once(&digest.parent)
+        .chain(&digest.replies)
+        .collect();
+    match format {
+        DigestFormat::Json => {
+            let json: Vec<serde_json::Value> = messages
+                .iter()
+                .map(|m| serde_json::json!({"text": m.text, "blocks": m.blocks}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        DigestFormat::Text => {
+            for (i, message) in messages.iter().enumerate() {
+                if i > 0 {
+                    println!("\n── threaded reply {i} ──");
+                }
+                println!("{}", certwatch_slack::blocks_to_text(&message.blocks));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 GET on loopback: 200 → success.
+async fn healthcheck(url: &str) -> ExitCode {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(rest) = url.strip_prefix("http://") else {
+        eprintln!("healthcheck: only http:// URLs are supported");
+        return ExitCode::from(2);
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(host).await?;
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await?;
+        let mut head = vec![0u8; 64];
+        let n = stream.read(&mut head).await?;
+        Ok::<_, std::io::Error>(String::from_utf8_lossy(&head[..n]).into_owned())
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(5), attempt).await {
+        Ok(Ok(head)) if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") => {
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(head)) => {
+            eprintln!(
+                "healthcheck: {}",
+                head.lines().next().unwrap_or("no answer")
+            );
+            ExitCode::from(1)
+        }
+        Ok(Err(e)) => {
+            eprintln!("healthcheck: {e}");
+            ExitCode::from(1)
+        }
+        Err(_) => {
+            eprintln!("healthcheck: timed out");
+            ExitCode::from(1)
         }
     }
 }

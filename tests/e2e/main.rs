@@ -3,4 +3,5 @@
 mod cli;
 mod demo;
 mod scan_moto;
+mod serve;
 mod support;

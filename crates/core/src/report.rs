@@ -5,6 +5,7 @@ use crate::facts::{CertificateFacts, RenewalEligibility, RenewalStatus, Validati
 use crate::finding::{Finding, Urgency};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,5 +150,9 @@ pub struct Stats {
     pub api_calls: u64,
     /// Throttling errors AWS answered (each was retried or reported as a failure).
     pub throttled: u64,
+    /// HTTP requests per IAM action (`acm:ListCertificates` …): exactly what the scan needs
+    /// permission for.
+    #[serde(default)]
+    pub calls_by_action: BTreeMap<String, u64>,
     pub duration_ms: u64,
 }

@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, Error as ErasedError, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::display::DisplayErrorContext;
@@ -27,6 +28,7 @@ use certwatch_core::{
     ValidationStatus,
 };
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -97,6 +99,8 @@ fn is_throttling_code(code: &str) -> bool {
 pub(crate) struct Counters {
     pub api_calls: AtomicU64,
     pub throttled: AtomicU64,
+    /// Calls per IAM action ("acm:ListCertificates"): what the scan needs permission for.
+    pub by_action: Mutex<BTreeMap<String, u64>>,
 }
 
 #[derive(Debug)]
@@ -131,9 +135,17 @@ impl Intercept for CallCounter {
         &self,
         _ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.0.api_calls.fetch_add(1, Ordering::Relaxed);
+        if let Some(meta) = cfg.load::<Metadata>() {
+            // IAM action names are the service prefix ("acm", "sts", "organizations",
+            // "account") and the operation name.
+            let action = format!("{}:{}", meta.service().to_ascii_lowercase(), meta.name());
+            if let Ok(mut by_action) = self.0.by_action.lock() {
+                *by_action.entry(action).or_default() += 1;
+            }
+        }
         Ok(())
     }
 

@@ -143,6 +143,11 @@ pub async fn scan(
             regions_skipped: out.regions_skipped,
             api_calls: counters.api_calls.load(Ordering::Relaxed),
             throttled: counters.throttled.load(Ordering::Relaxed),
+            calls_by_action: counters
+                .by_action
+                .lock()
+                .map(|m| m.clone())
+                .unwrap_or_default(),
             duration_ms: started.elapsed().as_millis() as u64,
         },
         certificates: out.certificates,

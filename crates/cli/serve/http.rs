@@ -1,0 +1,85 @@
+//! The HTTP listener: health and readiness for orchestrators, and (HTTP transport) Slack slash
+//! commands, verified with the signing secret before anything else happens.
+
+use super::App;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::sync::Arc;
+
+/// Slash-command bodies are a few hundred bytes; anything much larger is not from Slack.
+const MAX_BODY: usize = 64 * 1024;
+
+pub fn router(app: Arc<App>) -> Router {
+    let mut router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz));
+    if app.signing_secret.is_some() {
+        router = router.route("/slack/commands", post(command));
+    }
+    router
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// Ready once a scan has produced an inventory (from this run or restored from the store).
+async fn readyz(State(app): State<Arc<App>>) -> Response {
+    let inventory = app.inventory();
+    let body = serde_json::json!({
+        "ready": app.is_ready(),
+        "last_scan": inventory.last_scan,
+        "certificates": inventory.report.certificates.len(),
+        "failures": inventory.report.failures.len(),
+        "scan_running": app.scan_running(),
+    });
+    let status = if app.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+/// 401 with a fixed body: nothing about why (which would help a forger) and no side effect.
+fn unauthorized() -> Response {
+    (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
+}
+
+async fn command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = app.signing_secret.as_deref() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let verified = certwatch_slack::verify(
+        secret,
+        header("x-slack-request-timestamp"),
+        &body,
+        header("x-slack-signature"),
+        app.now().timestamp(),
+    );
+    if let Err(e) = verified {
+        tracing::warn!("rejected a slash command: {e}");
+        return unauthorized();
+    }
+    let form = certwatch_slack::parse_form(&body);
+    let reply = app.answer(&super::Incoming {
+        team_id: form.team_id,
+        channel_id: form.channel_id,
+        user_id: form.user_id,
+        text: form.text,
+        response_url: Some(form.response_url).filter(|u| !u.is_empty()),
+    });
+    Json(reply).into_response()
+}

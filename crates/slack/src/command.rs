@@ -1,0 +1,513 @@
+//! `/certs …`: the text after the slash command, parsed into a [`Request`].
+//!
+//! Grammar: `[SUBCOMMAND [ARGUMENT…]] [public]`. Subcommands are case-insensitive. A trailing
+//! `public` posts the answer in the channel instead of only to the asker. Mistakes get an error
+//! that says what to type instead: the closest subcommand, the argument that is missing, the
+//! valid finding codes. [`SUBCOMMANDS`] is the one list that parsing hints and help share.
+
+use certwatch_core::Code;
+use std::str::FromStr;
+
+/// The slash command as users type it.
+pub const SLASH: &str = "/certs";
+
+/// Days `/certs expiring` looks ahead when no number is given.
+pub const DEFAULT_EXPIRING_DAYS: u32 = 30;
+
+/// What a `/certs` command asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `/certs` (or `/certs summary`): counts by urgency and code, last scan, failed targets.
+    Summary,
+    /// `/certs help`.
+    Help,
+    /// `/certs expiring [DAYS]`: certificates expiring within `days` days, or expired.
+    Expiring { days: u32 },
+    /// `/certs account ID|NAME`: one account's certificates. Names match case-insensitively.
+    Account(String),
+    /// `/certs domain NAME`: certificates whose name or SANs cover NAME, wildcard-aware.
+    Domain(String),
+    /// `/certs code CODE`: certificates with that finding.
+    Code(Code),
+    /// `/certs show ARN|ID`: everything about one certificate.
+    Show(String),
+    /// `/certs failures`: what the latest scan could not reach.
+    Failures,
+    /// `/certs scan`: start a scan now. The transport decides whether the user may.
+    Scan,
+}
+
+/// A parsed command and where its answer goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub command: Command,
+    /// `true`: answer in the channel (`in_channel`); `false`: only to the asker (`ephemeral`).
+    pub public: bool,
+}
+
+/// One subcommand, for hints and help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subcommand {
+    pub name: &'static str,
+    /// What it takes, e.g. `ID|NAME`; empty when nothing.
+    pub argument: &'static str,
+    pub example: &'static str,
+    pub about: &'static str,
+}
+
+/// Every subcommand, in the order help lists them.
+pub const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        name: "summary",
+        argument: "",
+        example: "/certs",
+        about: "counts by urgency and by finding code, the last scan, failed targets",
+    },
+    Subcommand {
+        name: "expiring",
+        argument: "[DAYS]",
+        example: "/certs expiring 14",
+        about:
+            "certificates that expire within DAYS days (default 30) or have expired, soonest first",
+    },
+    Subcommand {
+        name: "account",
+        argument: "ID|NAME",
+        example: "/certs account payments-prod",
+        about:
+            "one account's certificates: those needing action, then those that renew by themselves",
+    },
+    Subcommand {
+        name: "domain",
+        argument: "NAME",
+        example: "/certs domain api.example.com",
+        about: "certificates whose domain or SANs cover NAME (wildcards included)",
+    },
+    Subcommand {
+        name: "code",
+        argument: "CODE",
+        example: "/certs code IMPORTED",
+        about: "certificates with that finding",
+    },
+    Subcommand {
+        name: "show",
+        argument: "ARN|ID",
+        example: "/certs show 8b979818-ecf4-8eff-4e9e-c049945f037b",
+        about: "every field and finding of one certificate",
+    },
+    Subcommand {
+        name: "failures",
+        argument: "",
+        example: "/certs failures",
+        about: "accounts and regions the latest scan could not read",
+    },
+    Subcommand {
+        name: "scan",
+        argument: "",
+        example: "/certs scan",
+        about: "start a scan now (if you are allowed to)",
+    },
+    Subcommand {
+        name: "help",
+        argument: "",
+        example: "/certs help",
+        about: "this list",
+    },
+];
+
+fn subcommand(name: &str) -> &'static Subcommand {
+    SUBCOMMANDS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or(&SUBCOMMANDS[0])
+}
+
+/// Why a `/certs` text could not be parsed. The messages quote what the user typed unescaped:
+/// render them with `render::parse_error`, which escapes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("unknown subcommand `{word}`{}", .suggestion.as_ref().map(|s| format!(": did you mean `{s}`?")).unwrap_or_default())]
+    UnknownSubcommand {
+        word: String,
+        /// A whole command to try instead.
+        suggestion: Option<String>,
+    },
+    #[error("`/certs {subcommand}` needs {what}, e.g. `{example}`")]
+    MissingArgument {
+        subcommand: &'static str,
+        what: &'static str,
+        example: &'static str,
+    },
+    #[error("`{text}` is not a number of days, e.g. `/certs expiring 14`")]
+    BadNumber { text: String },
+    #[error("unknown finding code `{text}`; the codes are {}", code_list())]
+    UnknownCode { text: String },
+    #[error("`/certs {subcommand}` takes {takes}, not `{extra}`")]
+    UnexpectedArgument {
+        subcommand: &'static str,
+        takes: &'static str,
+        extra: String,
+    },
+}
+
+fn code_list() -> String {
+    Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses the `text` of a `/certs` slash command.
+pub fn parse(text: &str) -> Result<Request, ParseError> {
+    let text = normalize(text);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if let Some((last, rest)) = words.split_last() {
+        if last.eq_ignore_ascii_case("public") {
+            return match parse_words(rest) {
+                Ok(command) => Ok(Request {
+                    command,
+                    public: true,
+                }),
+                // `public` was the argument itself: an account named "public".
+                Err(e @ ParseError::MissingArgument { .. }) => parse_words(&words)
+                    .map(|command| Request {
+                        command,
+                        public: false,
+                    })
+                    .map_err(|_| e),
+                Err(e) => Err(e),
+            };
+        }
+    }
+    parse_words(&words).map(|command| Request {
+        command,
+        public: false,
+    })
+}
+
+fn parse_words(words: &[&str]) -> Result<Command, ParseError> {
+    let Some((first, args)) = words.split_first() else {
+        return Ok(Command::Summary);
+    };
+    let name = first.to_ascii_lowercase();
+    match name.as_str() {
+        "summary" => none(args, "summary", Command::Summary),
+        // Help ignores what follows: `/certs help code` should still help.
+        "help" => Ok(Command::Help),
+        "failures" => none(args, "failures", Command::Failures),
+        "scan" => none(args, "scan", Command::Scan),
+        "expiring" => match args {
+            [] => Ok(Command::Expiring {
+                days: DEFAULT_EXPIRING_DAYS,
+            }),
+            [days] => days
+                .parse::<u32>()
+                .map(|days| Command::Expiring { days })
+                .map_err(|_| ParseError::BadNumber {
+                    text: (*days).to_owned(),
+                }),
+            [_, extra, ..] => Err(ParseError::UnexpectedArgument {
+                subcommand: "expiring",
+                takes: "at most one number of days",
+                extra: (*extra).to_owned(),
+            }),
+        },
+        // Account names may contain spaces.
+        "account" if !args.is_empty() => Ok(Command::Account(args.join(" "))),
+        "account" => Err(missing("account", "an account id or name")),
+        "domain" => one(args, "domain", "a domain name").map(Command::Domain),
+        "show" => one(args, "show", "a certificate ARN or id").map(Command::Show),
+        "code" => {
+            let text = one(args, "code", "a finding code")?;
+            Code::from_str(&text)
+                .map(Command::Code)
+                .map_err(|_| ParseError::UnknownCode { text })
+        }
+        _ => Err(ParseError::UnknownSubcommand {
+            word: (*first).to_owned(),
+            suggestion: suggest(first, args),
+        }),
+    }
+}
+
+fn none(args: &[&str], name: &'static str, command: Command) -> Result<Command, ParseError> {
+    match args.first() {
+        None => Ok(command),
+        Some(extra) => Err(ParseError::UnexpectedArgument {
+            subcommand: name,
+            takes: "no argument",
+            extra: (*extra).to_owned(),
+        }),
+    }
+}
+
+fn one(args: &[&str], name: &'static str, what: &'static str) -> Result<String, ParseError> {
+    match args {
+        [] => Err(missing(name, what)),
+        [arg] => Ok((*arg).to_owned()),
+        [_, extra, ..] => Err(ParseError::UnexpectedArgument {
+            subcommand: name,
+            takes: "one argument",
+            extra: (*extra).to_owned(),
+        }),
+    }
+}
+
+fn missing(name: &'static str, what: &'static str) -> ParseError {
+    ParseError::MissingArgument {
+        subcommand: name,
+        what,
+        example: subcommand(name).example,
+    }
+}
+
+/// A command to try instead of an unknown subcommand: the argument typed without its
+/// subcommand (`/certs IMPORTED` → `/certs code IMPORTED`), or the closest subcommand.
+fn suggest(word: &str, args: &[&str]) -> Option<String> {
+    let command = |name: &str, rest: &[&str]| {
+        let mut text = format!("{SLASH} {name}");
+        for arg in rest {
+            text.push(' ');
+            text.push_str(arg);
+        }
+        text
+    };
+    if args.is_empty() {
+        if let Ok(code) = Code::from_str(word) {
+            return Some(command("code", &[code.as_str()]));
+        }
+        let bare = if word.starts_with("arn:") || is_certificate_id(word) {
+            Some("show")
+        } else if word.len() == 12 && word.bytes().all(|b| b.is_ascii_digit()) {
+            Some("account")
+        } else if word.parse::<u32>().is_ok() {
+            Some("expiring")
+        } else if word.contains('.') {
+            Some("domain")
+        } else {
+            None
+        };
+        if let Some(name) = bare {
+            return Some(command(name, &[word]));
+        }
+    }
+    let word = word.to_ascii_lowercase();
+    let prefixed: Vec<&Subcommand> = SUBCOMMANDS
+        .iter()
+        .filter(|s| word.len() >= 2 && s.name.starts_with(&word))
+        .collect();
+    let closest = match prefixed.as_slice() {
+        [only] => Some(*only),
+        _ => SUBCOMMANDS
+            .iter()
+            .map(|s| (edit_distance(&word, s.name), s))
+            .filter(|(d, _)| *d <= 2)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, s)| s),
+    }?;
+    Some(command(closest.name, args))
+}
+
+/// A UUID, the shape of ACM certificate ids.
+fn is_certificate_id(word: &str) -> bool {
+    word.len() == 36
+        && word.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+/// Undoes Slack's encoding of slash command text: `&`, `<`, `>` arrive as entities, and when
+/// the app asks Slack to escape links, `api.example.com` arrives as
+/// `<http://api.example.com|api.example.com>`. What the user typed is the label.
+fn normalize(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(len) = rest[open..].find('>') else {
+            rest = &rest[open..];
+            break;
+        };
+        let inner = &rest[open + 1..open + len];
+        let label = match inner.split_once('|') {
+            Some((_, label)) => label,
+            None => ["https://", "http://", "mailto:"]
+                .iter()
+                .find_map(|scheme| inner.strip_prefix(scheme))
+                .unwrap_or(inner),
+        };
+        out.push_str(label);
+        rest = &rest[open + len + 1..];
+    }
+    out.push_str(rest);
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The command and its `public` flag, or the error's message.
+    type Expected = Result<(Command, bool), &'static str>;
+
+    /// Parses `text` and compares the request, or the error's message, with `expected`.
+    fn check(text: &str, expected: Expected) {
+        let got = parse(text)
+            .map(|r| (r.command, r.public))
+            .map_err(|e| e.to_string());
+        assert_eq!(got, expected.map_err(str::to_owned), "parse({text:?})");
+    }
+
+    fn ok(command: Command) -> Expected {
+        Ok((command, false))
+    }
+
+    fn public(command: Command) -> Expected {
+        Ok((command, true))
+    }
+
+    #[test]
+    fn commands() {
+        use Command::*;
+        let cases: &[(&str, Expected)] = &[
+            ("", ok(Summary)),
+            ("   ", ok(Summary)),
+            ("summary", ok(Summary)),
+            ("help", ok(Help)),
+            ("HELP code", ok(Help)),
+            ("expiring", ok(Expiring { days: 30 })),
+            ("expiring 14", ok(Expiring { days: 14 })),
+            ("Expiring  0", ok(Expiring { days: 0 })),
+            ("account 123456789012", ok(Account("123456789012".into()))),
+            ("account Payments-Prod", ok(Account("Payments-Prod".into()))),
+            ("account Data Lake", ok(Account("Data Lake".into()))),
+            ("domain api.example.com", ok(Domain("api.example.com".into()))),
+            ("domain *.example.org", ok(Domain("*.example.org".into()))),
+            ("code IMPORTED", ok(Code(certwatch_core::Code::Imported))),
+            ("code pending-validation-dns", ok(Code(certwatch_core::Code::PendingValidationDns))),
+            ("code not_in_use", ok(Code(certwatch_core::Code::NotInUse))),
+            ("show 8b979818-ecf4-8eff-4e9e-c049945f037b", ok(Show("8b979818-ecf4-8eff-4e9e-c049945f037b".into()))),
+            (
+                "show arn:aws:acm:us-east-1:210987654321:certificate/8b979818-ecf4-8eff-4e9e-c049945f037b",
+                ok(Show("arn:aws:acm:us-east-1:210987654321:certificate/8b979818-ecf4-8eff-4e9e-c049945f037b".into())),
+            ),
+            ("failures", ok(Failures)),
+            ("scan", ok(Scan)),
+        ];
+        for (text, expected) in cases {
+            check(text, expected.clone());
+        }
+    }
+
+    #[test]
+    fn public_flag() {
+        use Command::*;
+        let cases: &[(&str, Expected)] = &[
+            ("public", public(Summary)),
+            ("expiring 7 public", public(Expiring { days: 7 })),
+            ("expiring PUBLIC", public(Expiring { days: 30 })),
+            (
+                "code imported public",
+                public(Code(certwatch_core::Code::Imported)),
+            ),
+            (
+                "account Data Lake public",
+                public(Account("Data Lake".into())),
+            ),
+            // An account named "public" is an argument, not the flag.
+            ("account public", ok(Account("public".into()))),
+            ("account public public", public(Account("public".into()))),
+            ("domain public", ok(Domain("public".into()))),
+            ("show public", ok(Show("public".into()))),
+            ("failures public", public(Failures)),
+        ];
+        for (text, expected) in cases {
+            check(text, expected.clone());
+        }
+    }
+
+    #[test]
+    fn slack_encoding_is_undone() {
+        use Command::*;
+        check(
+            "domain <http://api.example.com|api.example.com>",
+            ok(Domain("api.example.com".into())),
+        );
+        check(
+            "domain <https://api.example.com>",
+            ok(Domain("api.example.com".into())),
+        );
+        check("account R&amp;D", ok(Account("R&D".into())));
+        check("account &lt;b&gt;", ok(Account("<b>".into())));
+        check(
+            "domain <api.example.com",
+            ok(Domain("<api.example.com".into())),
+        );
+    }
+
+    #[test]
+    fn errors() {
+        let cases: &[(&str, &str)] = &[
+            ("expirng 7", "unknown subcommand `expirng`: did you mean `/certs expiring 7`?"),
+            ("exp", "unknown subcommand `exp`: did you mean `/certs expiring`?"),
+            ("failure", "unknown subcommand `failure`: did you mean `/certs failures`?"),
+            ("acount payments", "unknown subcommand `acount`: did you mean `/certs account payments`?"),
+            ("IMPORTED", "unknown subcommand `IMPORTED`: did you mean `/certs code IMPORTED`?"),
+            ("pending-validation-dns", "unknown subcommand `pending-validation-dns`: did you mean `/certs code PENDING_VALIDATION_DNS`?"),
+            ("api.example.com", "unknown subcommand `api.example.com`: did you mean `/certs domain api.example.com`?"),
+            ("123456789012", "unknown subcommand `123456789012`: did you mean `/certs account 123456789012`?"),
+            ("14", "unknown subcommand `14`: did you mean `/certs expiring 14`?"),
+            (
+                "8b979818-ecf4-8eff-4e9e-c049945f037b",
+                "unknown subcommand `8b979818-ecf4-8eff-4e9e-c049945f037b`: did you mean `/certs show 8b979818-ecf4-8eff-4e9e-c049945f037b`?",
+            ),
+            ("arn:aws:acm:x", "unknown subcommand `arn:aws:acm:x`: did you mean `/certs show arn:aws:acm:x`?"),
+            ("frobnicate", "unknown subcommand `frobnicate`"),
+            ("account", "`/certs account` needs an account id or name, e.g. `/certs account payments-prod`"),
+            ("domain", "`/certs domain` needs a domain name, e.g. `/certs domain api.example.com`"),
+            ("show", "`/certs show` needs a certificate ARN or id, e.g. `/certs show 8b979818-ecf4-8eff-4e9e-c049945f037b`"),
+            ("code", "`/certs code` needs a finding code, e.g. `/certs code IMPORTED`"),
+            ("expiring soon", "`soon` is not a number of days, e.g. `/certs expiring 14`"),
+            ("expiring -3", "`-3` is not a number of days, e.g. `/certs expiring 14`"),
+            ("expiring 99999999999", "`99999999999` is not a number of days, e.g. `/certs expiring 14`"),
+            ("expiring 7 14", "`/certs expiring` takes at most one number of days, not `14`"),
+            ("domain a.example b.example", "`/certs domain` takes one argument, not `b.example`"),
+            ("failures now", "`/certs failures` takes no argument, not `now`"),
+            ("scan all", "`/certs scan` takes no argument, not `all`"),
+            (
+                "code BOGUS",
+                "unknown finding code `BOGUS`; the codes are EXPIRED, REVOKED, IMPORTED, RENEWAL_FAILED, CAA_BLOCKED, PRIVATE_CA_ERROR, DOMAIN_BLOCKED, PENDING_VALIDATION_DNS, PENDING_VALIDATION_EMAIL, PENDING_VALIDATION_HTTP, NOT_IN_USE, EMAIL_VALIDATION, RENEWAL_NOT_STARTED, RENEWAL_STALLED, REQUEST_STUCK",
+            ),
+        ];
+        for (text, expected) in cases {
+            check(text, Err(expected));
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("expirng", "expiring"), 1);
+        assert_eq!(edit_distance("", "scan"), 4);
+        assert_eq!(edit_distance("acount", "account"), 1);
+        assert_eq!(edit_distance("show", "show"), 0);
+    }
+}

@@ -1,0 +1,379 @@
+//! certwatch-store: the latest certificate inventory of the organization, kept in an embedded
+//! SQLite file so that `certwatch serve` answers Slack commands from stored data in milliseconds
+//! and a restart loses nothing.
+//!
+//! Each finished scan is merged into the inventory by [`Store::record_scan`]: what the scan saw
+//! replaces what was stored, and what it could not see (an account whose role was denied, a region
+//! that failed) keeps its last good certificates, marked stale with the time they were last seen.
+//! The merge rules are documented on [`Store::record_scan`] and implemented in `coverage.rs`.
+//!
+//! The API is synchronous and [`Store`] is `Send` but not `Sync`: an async caller owns it from
+//! one thread, either a dedicated database thread fed by a channel or an `Arc<Mutex<Store>>`
+//! locked inside `tokio::task::spawn_blocking`. Never call it directly on an async worker: a
+//! write waits for the disk.
+//!
+//! Architecture invariant: the store reads no clock (every time comes from a report or from the
+//! caller) and names no AWS or Slack type; it knows certificates only as `certwatch-core` types.
+
+mod coverage;
+mod schema;
+
+use certwatch_core::{CertificateRecord, Failure, Report, Stats};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use coverage::Coverage;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+/// How many recent scans (their stats and failures; the latest included) are kept, besides
+/// older ones that stale certificates still point to. Only the latest one is read; the others help a human debugging
+/// the file.
+const SCANS_KEPT: i64 = 30;
+
+/// How long a write waits for another connection to the same file (e.g. a human's `sqlite3`).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("cannot open the certwatch store {location}: {source}")]
+    Open {
+        location: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the certwatch store {location} has schema version {found}, but this certwatch understands \
+         only up to version {supported}: it was written by a newer certwatch; upgrade certwatch, \
+         or point it at a new file"
+    )]
+    NewerSchema {
+        location: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("{location} is not a certwatch store (it is another program's SQLite database)")]
+    NotAStore { location: String },
+    #[error("certwatch store: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("certwatch store: cannot encode or decode {what}: {source}")]
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
+    #[error("certwatch store: {what} holds {value:?}, which is not an RFC 3339 time")]
+    Timestamp { what: &'static str, value: String },
+}
+
+/// The merged inventory: what commands answer from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inventory {
+    /// The merged report: every certificate the store holds (fresh and stale), sorted as
+    /// [`Report::sort`] sorts; the failures and stats of the latest scan, as it reported them
+    /// (so `stats.certificates` counts what that scan saw, not the stale ones carried over);
+    /// `generated_at` is the latest scan's time. With no scan recorded yet: empty, and
+    /// `generated_at` is the Unix epoch.
+    pub report: Report,
+    /// ARN → when it was last seen, for the certificates carried over from an earlier scan
+    /// because the part of the organization holding them failed in the latest one. A stale
+    /// certificate's findings are those of the scan that last saw it; its `days_to_expiry` is
+    /// recomputed against the latest scan's time so that "days left" stays true.
+    pub stale: BTreeMap<String, DateTime<Utc>>,
+    /// When the latest scan ran; `None` until a scan is recorded.
+    pub last_scan: Option<DateTime<Utc>>,
+}
+
+impl Inventory {
+    fn empty() -> Inventory {
+        Inventory {
+            report: Report {
+                generated_at: DateTime::UNIX_EPOCH,
+                certificates: Vec::new(),
+                failures: Vec::new(),
+                stats: Stats::default(),
+            },
+            stale: BTreeMap::new(),
+            last_scan: None,
+        }
+    }
+
+    /// When a stale certificate was last seen; `None` for a fresh one (or an unknown ARN).
+    pub fn last_seen(&self, arn: &str) -> Option<DateTime<Utc>> {
+        self.stale.get(arn).copied()
+    }
+}
+
+/// The inventory and the digest bookkeeping in one SQLite file (or in memory, for tests).
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens the store at `path`, creating the file and its schema if needed. The file is put in
+    /// WAL mode (readers do not block the writer) with `synchronous = NORMAL`: a crash of the
+    /// process loses nothing committed; a power cut may lose the last scan, never corrupt it.
+    /// A file written by a newer certwatch ([`StoreError::NewerSchema`]) or by another program
+    /// ([`StoreError::NotAStore`]) is refused.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let location = path.display().to_string();
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            location: location.clone(),
+            source,
+        })?;
+        Store::init(conn, &location, true)
+    }
+
+    /// A store that lives as long as the value: for tests and one-off runs.
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let location = ":memory:";
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            location: location.to_owned(),
+            source,
+        })?;
+        Store::init(conn, location, false)
+    }
+
+    fn init(mut conn: Connection, location: &str, on_disk: bool) -> Result<Store, StoreError> {
+        let opened = |source| StoreError::Open {
+            location: location.to_owned(),
+            source,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
+        // Checks the version before anything writes to the file.
+        schema::migrate(&mut conn, location)?;
+        if on_disk {
+            // A file system without shared memory (some network mounts) keeps the old mode;
+            // the store still works, only readers then wait for the writer.
+            let _mode: String = conn
+                .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+                .map_err(opened)?;
+        }
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(opened)?;
+        Ok(Store { conn })
+    }
+
+    /// Merges a finished scan into the inventory, in one transaction, and returns the merged
+    /// view (the same as [`Store::inventory`] right after).
+    ///
+    /// A target is (account, region). Every certificate in `report` is stored as seen now. A
+    /// stored certificate that `report` does not contain is kept, stale, if the report's
+    /// failures cover where it lives, and dropped otherwise:
+    /// - a target the scan listed without failure holds exactly the new certificates (a
+    ///   certificate deleted in AWS disappears);
+    /// - a target whose listing failed keeps its stored certificates, besides whatever the scan
+    ///   did list there (the scanner reports a partial listing);
+    /// - an account that failed as a whole (`assume_role`) keeps every stored region;
+    /// - an account whose region list failed (`list_regions`) was still scanned in us-east-1:
+    ///   it keeps its other stored regions, except those that have certificates in the report;
+    /// - a certificate that could not be described keeps its stored version;
+    /// - if the organization could not be listed (`list_accounts`), every account that does not
+    ///   appear in the report keeps its certificates;
+    /// - an account or target that neither appears in the report nor failed (it left the
+    ///   organization, was excluded, or its last certificates were deleted) is dropped.
+    ///
+    /// A stale certificate keeps the record (and findings) of the scan that last saw it and that
+    /// scan's time as `last_seen`; it becomes fresh as soon as a scan sees it again. Scans are
+    /// taken to arrive in the order they ran: the last one recorded is the latest.
+    pub fn record_scan(&mut self, report: &Report) -> Result<Inventory, StoreError> {
+        let coverage = Coverage::of(report);
+        let seen_at = timestamp(report.generated_at);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO scans (generated_at, stats, failures) VALUES (?1, ?2, ?3)",
+            params![
+                seen_at,
+                to_json(&report.stats, "the scan stats")?,
+                to_json(&report.failures, "the scan failures")?
+            ],
+        )?;
+        let scan_id = tx.last_insert_rowid();
+
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO certificates (arn, account_id, region, last_seen, scan_id, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (arn) DO UPDATE SET
+                     account_id = excluded.account_id, region = excluded.region,
+                     last_seen = excluded.last_seen, scan_id = excluded.scan_id,
+                     record = excluded.record",
+            )?;
+            for record in &report.certificates {
+                let facts = &record.facts;
+                let json = serde_json::to_string(record).map_err(|source| StoreError::Json {
+                    what: format!("certificate {}", facts.arn),
+                    source,
+                })?;
+                upsert.execute(params![
+                    facts.arn,
+                    facts.account_id,
+                    facts.region,
+                    seen_at,
+                    scan_id,
+                    json
+                ])?;
+            }
+
+            // What this scan did not see: keep what its failures cover, drop the rest.
+            let mut unseen =
+                tx.prepare("SELECT arn, account_id, region FROM certificates WHERE scan_id <> ?1")?;
+            let gone = unseen
+                .query_map([scan_id], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })?
+                .filter_map(|row| match row {
+                    Ok((arn, account, region)) if coverage.keeps(&account, &region, &arn) => None,
+                    Ok((arn, _, _)) => Some(Ok(arn)),
+                    Err(error) => Some(Err(error)),
+                })
+                .collect::<Result<Vec<String>, _>>()?;
+            let mut delete = tx.prepare("DELETE FROM certificates WHERE arn = ?1")?;
+            for arn in gone {
+                delete.execute([arn])?;
+            }
+        }
+
+        tx.execute(
+            "DELETE FROM scans WHERE id <= ?1
+               AND id NOT IN (SELECT DISTINCT scan_id FROM certificates)",
+            [scan_id - SCANS_KEPT],
+        )?;
+        let inventory = read_inventory(&tx)?;
+        tx.commit()?;
+        Ok(inventory)
+    }
+
+    /// The current merged inventory (see [`Inventory`]).
+    pub fn inventory(&self) -> Result<Inventory, StoreError> {
+        read_inventory(&self.conn)
+    }
+
+    /// Whether the daily digest for `date` (a local date in the digest's time zone) was posted.
+    pub fn digest_posted(&self, date: NaiveDate) -> Result<bool, StoreError> {
+        let found = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM digests WHERE local_date = ?1",
+                [date.to_string()],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Records that the digest for `date` was posted as message `ts` in `channel`. Returns
+    /// `false`, and changes nothing, if that date was already marked: the first mark wins.
+    ///
+    /// Exactly once per date across restarts, provided the caller checks [`Store::digest_posted`]
+    /// before posting and marks right after; a crash between the post and the mark posts that
+    /// day's digest a second time after the restart (at least once beats never).
+    pub fn mark_digest_posted(
+        &mut self,
+        date: NaiveDate,
+        channel: &str,
+        ts: &str,
+        posted_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let inserted = self.conn.execute(
+            "INSERT INTO digests (local_date, channel, ts, posted_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (local_date) DO NOTHING",
+            params![date.to_string(), channel, ts, timestamp(posted_at)],
+        )?;
+        Ok(inserted == 1)
+    }
+}
+
+/// Reads the merged inventory; `conn` may be inside a transaction.
+fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
+    let latest = conn
+        .query_row(
+            "SELECT id, generated_at, stats, failures FROM scans ORDER BY id DESC LIMIT 1",
+            [],
+            |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((scan_id, generated_at, stats, failures)) = latest else {
+        return Ok(Inventory::empty());
+    };
+    let generated_at = parse_timestamp(&generated_at, "scans.generated_at")?;
+    let stats: Stats = from_json(&stats, "the latest scan's stats")?;
+    let failures: Vec<Failure> = from_json(&failures, "the latest scan's failures")?;
+
+    let mut certificates = Vec::new();
+    let mut stale = BTreeMap::new();
+    let mut rows = conn.prepare("SELECT arn, last_seen, scan_id, record FROM certificates")?;
+    let mut rows = rows.query([])?;
+    while let Some(row) = rows.next()? {
+        let arn: String = row.get(0)?;
+        let json: String = row.get(3)?;
+        let mut record: CertificateRecord =
+            serde_json::from_str(&json).map_err(|source| StoreError::Json {
+                what: format!("certificate {arn} (was the store written by a newer certwatch?)"),
+                source,
+            })?;
+        if row.get::<_, i64>(2)? != scan_id {
+            let last_seen: String = row.get(1)?;
+            record.days_to_expiry = record.facts.days_to_expiry(generated_at);
+            stale.insert(arn, parse_timestamp(&last_seen, "certificates.last_seen")?);
+        }
+        certificates.push(record);
+    }
+
+    let mut report = Report {
+        generated_at,
+        certificates,
+        failures,
+        stats,
+    };
+    report.sort();
+    Ok(Inventory {
+        report,
+        stale,
+        last_scan: Some(generated_at),
+    })
+}
+
+/// Times are stored as RFC 3339 in UTC, with as many fractional digits as they have.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn parse_timestamp(value: &str, what: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| StoreError::Timestamp {
+            what,
+            value: value.to_owned(),
+        })
+}
+
+fn to_json<T: serde::Serialize>(value: &T, what: &str) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Json {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(json: &str, what: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|source| StoreError::Json {
+        what: what.to_owned(),
+        source,
+    })
+}
+
+#[cfg(test)]
+mod tests;

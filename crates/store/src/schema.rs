@@ -1,0 +1,88 @@
+//! The file format: tables, indexes and migrations, versioned with `PRAGMA user_version`.
+//!
+//! A file is recognised as a certwatch store by `PRAGMA application_id`. Version 0 is a new, empty
+//! file; each migration step runs in the same transaction as the version bump, so a crash leaves
+//! the file at the old version or the new one, never in between. A file whose version is newer
+//! than [`VERSION`] was written by a newer certwatch and is refused rather than misread.
+
+use crate::StoreError;
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The schema version this build writes and understands.
+pub(crate) const VERSION: i64 = 1;
+
+/// `PRAGMA application_id` of a certwatch store: "cwst".
+const APPLICATION_ID: i64 = 0x6377_7374;
+
+/// Version 1. Certificates are kept as the JSON the scan produced (`record`), so fields added to
+/// the report by a later certwatch survive a round trip; the other columns are copies of the
+/// fields the store selects on.
+const V1: &str = "
+CREATE TABLE scans (
+    id           INTEGER PRIMARY KEY,
+    generated_at TEXT NOT NULL,    -- RFC 3339, UTC
+    stats        TEXT NOT NULL,    -- JSON of core::Stats
+    failures     TEXT NOT NULL     -- JSON array of core::Failure
+);
+
+CREATE TABLE certificates (
+    arn        TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    last_seen  TEXT NOT NULL,      -- generated_at of the scan that last saw it (RFC 3339, UTC)
+    scan_id    INTEGER NOT NULL,   -- that scan's id
+    record     TEXT NOT NULL       -- JSON of core::CertificateRecord as that scan wrote it
+);
+CREATE INDEX certificates_target ON certificates (account_id, region);
+CREATE INDEX certificates_scan ON certificates (scan_id);
+CREATE INDEX certificates_last_seen ON certificates (last_seen);
+
+CREATE TABLE digests (
+    local_date TEXT PRIMARY KEY,   -- YYYY-MM-DD in the digest's time zone
+    channel    TEXT NOT NULL,
+    ts         TEXT NOT NULL,      -- Slack message timestamp
+    posted_at  TEXT NOT NULL       -- RFC 3339, UTC
+);
+";
+
+/// Brings the file at `location` (a path, or `:memory:`) up to [`VERSION`].
+pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> {
+    // IMMEDIATE: two processes opening a new file at once must not both create the tables.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let application_id: i64 = tx.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if application_id != 0 && application_id != APPLICATION_ID {
+        return Err(StoreError::NotAStore {
+            location: location.to_owned(),
+        });
+    }
+    if version > VERSION {
+        return Err(StoreError::NewerSchema {
+            location: location.to_owned(),
+            found: version,
+            supported: VERSION,
+        });
+    }
+    if version == VERSION {
+        return Ok(());
+    }
+    if version == 0 {
+        // A file with tables but no version is someone else's database: do not write into it.
+        let tables: i64 = tx.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+            [],
+            |row| row.get(0),
+        )?;
+        if tables > 0 {
+            return Err(StoreError::NotAStore {
+                location: location.to_owned(),
+            });
+        }
+        tx.execute_batch(V1)?;
+    }
+    // Later versions: `if version < 2 { tx.execute_batch(V2)?; }` and so on, in order.
+    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.pragma_update(None, "user_version", VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
