@@ -74,6 +74,7 @@ fn start_serve(config: &Path, aws: &str, log: &Path) -> Serve {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("SLACK_BOT_TOKEN", "xoxb-test-token")
         .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_APP_TOKEN", "xapp-test-token")
         .env("CERTWATCH_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
@@ -323,6 +324,78 @@ time_zone = "UTC"
         .filter(|p| p.body["thread_ts"].is_null())
         .count();
     assert_eq!(parents, 1, "the digest was posted again after a restart");
+    drop(serve);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_over_socket_mode() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let sim = certwatch_sim::serve(Scenario::demo(), Utc::now())
+        .await
+        .unwrap();
+    let slack = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let config = dir.path().join("certwatch.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[serve]
+listen = "{addr}"
+store_path = "{store}"
+[slack]
+transport = "socket"
+api_url = "{api}"
+"#,
+            store = dir.path().join("store.sqlite").display(),
+            api = slack.api_url,
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("serve.log");
+    let serve = start_serve(&config, &sim.endpoint(), &log);
+    wait_ready(&addr, &log).await;
+
+    // The Socket Mode connection was opened with the app-level token.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !slack.socket_command("env-1", "account 456789012345") {
+        assert!(
+            Instant::now() < deadline,
+            "no Socket Mode connection; calls: {:#?}\nlog:\n{}",
+            slack.calls(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let open = slack
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "apps.connections.open")
+        .expect("apps.connections.open was called");
+    assert_eq!(open.authorization, "Bearer xapp-test-token");
+
+    // The envelope is acknowledged with the answer as its payload.
+    let ack = loop {
+        let found = slack
+            .calls()
+            .into_iter()
+            .find(|c| c.method == "socket" && c.body["envelope_id"] == "env-1");
+        if let Some(ack) = found {
+            break ack;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acknowledgement; calls: {:#?}",
+            slack.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let payload = ack.body["payload"].to_string();
+    assert!(payload.contains("billing.example.com"), "{payload}");
+    assert!(!payload.contains("promo.example.net"), "{payload}");
+    assert_eq!(ack.body["payload"]["response_type"], "ephemeral");
     drop(serve);
     sim.shutdown().await;
 }
