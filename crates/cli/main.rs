@@ -32,7 +32,7 @@ enum Command {
     /// renewal verdict.
     Scan {
         /// Configuration file (TOML). Without it, defaults apply (see config/example.toml).
-        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        #[arg(long, short)]
         config: Option<PathBuf>,
         #[command(flatten)]
         output: OutputArgs,
@@ -44,17 +44,17 @@ enum Command {
     },
     /// Check a configuration file and print the effective settings.
     CheckConfig {
-        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Run the Slack bot: scheduled scans, the stored inventory, `/certs`, the daily digest.
     Serve {
-        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        #[arg(long, short)]
         config: Option<PathBuf>,
     },
     /// Render the daily digest from a fresh scan (or the demo organization) without posting it.
     Digest {
-        #[arg(long, short, env = "CERTWATCH_CONFIG")]
+        #[arg(long, short)]
         config: Option<PathBuf>,
         /// Print the digest instead of posting it. (Posting happens in `certwatch serve`.)
         #[arg(long, required = true)]
@@ -127,20 +127,24 @@ fn main() -> ExitCode {
     }
 }
 
-/// The configuration: `--config PATH` (or `CERTWATCH_CONFIG`), else the TOML text in
-/// `CERTWATCH_CONFIG_TOML` (handy where files are awkward, e.g. a container built from a
-/// template), else the defaults. Returns it with a label for error messages.
+/// The configuration, first found of: `--config PATH`; the TOML text in
+/// `CERTWATCH_CONFIG_TOML` (for deployments that build the config from a template: it wins over
+/// a path baked into an image); a path in `CERTWATCH_CONFIG`; the defaults. Returns it with a
+/// label for error messages.
 fn load_config(path: Option<&PathBuf>) -> Result<(FileConfig, String)> {
     if let Some(path) = path {
         return Ok((FileConfig::load(path)?, path.display().to_string()));
     }
-    match std::env::var("CERTWATCH_CONFIG_TOML") {
-        Ok(text) if !text.trim().is_empty() => {
-            let label = "CERTWATCH_CONFIG_TOML".to_owned();
-            Ok((FileConfig::parse(&text, &label)?, label))
-        }
-        _ => Ok((FileConfig::default(), "(defaults)".to_owned())),
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    if let Some(text) = var("CERTWATCH_CONFIG_TOML") {
+        let label = "CERTWATCH_CONFIG_TOML".to_owned();
+        return Ok((FileConfig::parse(&text, &label)?, label));
     }
+    if let Some(path) = var("CERTWATCH_CONFIG") {
+        let path = PathBuf::from(path);
+        return Ok((FileConfig::load(&path)?, path.display().to_string()));
+    }
+    Ok((FileConfig::default(), "(defaults)".to_owned()))
 }
 
 /// The AWS config from the standard chain, with the process's one HTTP client.
@@ -172,8 +176,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let scan = file.scan_config(&label)?;
             let serve = file.serve_config(&label)?;
-            println!("{label}: valid\n\n{scan:#?}\n\n{serve:#?}");
-            Ok(ExitCode::SUCCESS)
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{label}: valid\n\n{scan:#?}\n\n{serve:#?}") {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
         Command::Serve { config } => {
             let (file, label) = load_config(config.as_ref())?;

@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod permissions;
 mod scan_moto;
 mod serve;
 mod support;
