@@ -2,7 +2,7 @@
 //! `validate()` that turns it into the checked config each component takes. Errors name the key.
 //! Secrets never live here: they come from the environment.
 
-use certwatch_core::{Policy, RenewalWindow};
+use certwatch_core::Policy;
 use certwatch_scanner::{AccountFilter, Rates, RegionSelection, ScanConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -13,7 +13,7 @@ use std::time::Duration;
 pub struct FileConfig {
     pub organization: Organization,
     pub scan: Scan,
-    pub policy: PolicyFile,
+    pub policy: Policy,
     pub serve: ServeFile,
     pub slack: SlackFile,
 }
@@ -178,33 +178,6 @@ impl Default for Scan {
             max_concurrency: 64,
             call_timeout_seconds: 10,
             rates: Rates::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct PolicyFile {
-    pub urgent_days: i64,
-    pub action_days: i64,
-    pub renewal_windows: Vec<RenewalWindow>,
-    pub private_renewal_days: i64,
-    pub renewal_grace_days: i64,
-    pub stalled_after_hours: i64,
-    pub request_stuck_hours: i64,
-}
-
-impl Default for PolicyFile {
-    fn default() -> Self {
-        let p = Policy::default();
-        PolicyFile {
-            urgent_days: p.urgent_days,
-            action_days: p.action_days,
-            renewal_windows: p.renewal_windows,
-            private_renewal_days: p.private_renewal_days,
-            renewal_grace_days: p.renewal_grace_days,
-            stalled_after_hours: p.stalled_after_hours,
-            request_stuck_hours: p.request_stuck_hours,
         }
     }
 }
@@ -456,16 +429,7 @@ impl FileConfig {
             ));
         }
 
-        let p = &self.policy;
-        let policy = Policy {
-            urgent_days: p.urgent_days,
-            action_days: p.action_days,
-            renewal_windows: p.renewal_windows.clone(),
-            private_renewal_days: p.private_renewal_days,
-            renewal_grace_days: p.renewal_grace_days,
-            stalled_after_hours: p.stalled_after_hours,
-            request_stuck_hours: p.request_stuck_hours,
-        };
+        let policy = self.policy.clone();
         policy
             .validate()
             .map_err(|e| invalid(format!("policy.{}", e.key), e.reason))?;

@@ -199,30 +199,26 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         } => {
             let (file, label) = load_config(config.as_ref())?;
             let serve_config = file.serve_config(&label)?;
-            let (report, stale, last_scan) = if from_store {
+            let inventory = if from_store {
                 let path = serve_config.store_path.clone();
-                let inventory = tokio::task::spawn_blocking(move || {
+                tokio::task::spawn_blocking(move || {
                     certwatch_store::Store::open(&path)?.inventory()
                 })
-                .await??;
-                (inventory.report, inventory.stale, inventory.last_scan)
-            } else if use_demo {
-                let report = demo().await?;
-                let at = report.generated_at;
-                (report, Default::default(), Some(at))
+                .await??
             } else {
-                let scan_config = file.scan_config(&label)?;
-                let report =
-                    scan_with_progress(&aws_from_environment().await, &scan_config).await?;
-                let at = report.generated_at;
-                (report, Default::default(), Some(at))
+                let report = if use_demo {
+                    demo().await?
+                } else {
+                    let scan_config = file.scan_config(&label)?;
+                    scan_with_progress(&aws_from_environment().await, &scan_config).await?
+                };
+                certwatch_store::Inventory {
+                    last_scan: Some(report.generated_at),
+                    report,
+                    stale: Default::default(),
+                }
             };
-            let view = certwatch_slack::Inventory {
-                report: &report,
-                stale: &stale,
-                last_scan,
-                scan_running: false,
-            };
+            let view = serve::slack_view(&inventory, false);
             let options = certwatch_slack::DigestOptions {
                 post_when_clear: true,
                 time_zone_label: serve_config

@@ -30,6 +30,16 @@ pub struct Incoming {
     pub response_url: Option<String>,
 }
 
+/// What the Slack renderers read: the stored inventory, borrowed.
+pub fn slack_view(inventory: &Inventory, scan_running: bool) -> certwatch_slack::Inventory<'_> {
+    certwatch_slack::Inventory {
+        report: &inventory.report,
+        stale: &inventory.stale,
+        last_scan: inventory.last_scan,
+        scan_running,
+    }
+}
+
 fn ephemeral(text: impl Into<String>) -> serde_json::Value {
     serde_json::json!({"response_type": "ephemeral", "text": text.into()})
 }
@@ -267,12 +277,7 @@ impl App {
             }) {
                 schedule::Due::Now(date) => {
                     let inventory = self.inventory();
-                    let view = certwatch_slack::Inventory {
-                        report: &inventory.report,
-                        stale: &inventory.stale,
-                        last_scan: inventory.last_scan,
-                        scan_running: self.scan_running(),
-                    };
+                    let view = slack_view(&inventory, self.scan_running());
                     let options = certwatch_slack::DigestOptions {
                         post_when_clear: digest.post_when_clear,
                         time_zone_label: digest.time_zone.name().to_owned(),
@@ -360,12 +365,7 @@ impl App {
             return serde_json::to_value(reply).unwrap_or_else(|_| ephemeral("error"));
         }
         let inventory = self.inventory();
-        let view = certwatch_slack::Inventory {
-            report: &inventory.report,
-            stale: &inventory.stale,
-            last_scan: inventory.last_scan,
-            scan_running: self.scan_running(),
-        };
+        let view = slack_view(&inventory, self.scan_running());
         let reply = certwatch_slack::reply(&request, &view, now);
         serde_json::to_value(reply)
             .unwrap_or_else(|e| ephemeral(format!("certwatch could not render the reply: {e}")))

@@ -7,12 +7,15 @@ use std::fmt;
 /// ACM starts renewing `days_before_expiry` days before NotAfter for public certificates whose
 /// lifetime is at most `max_lifetime_days`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RenewalWindow {
     pub max_lifetime_days: i64,
     pub days_before_expiry: i64,
 }
 
+/// Serialized as the `[policy]` table of the configuration file (unknown keys are errors).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct Policy {
     /// At most this many days to NotAfter: `urgent`.
     pub urgent_days: i64,
