@@ -96,6 +96,7 @@ struct Stats {
     certificates: usize,
     api_calls: u64,
     throttled: u64,
+    duration_ms: u64,
 }
 
 #[test]
@@ -106,6 +107,15 @@ fn scan_finds_every_certificate_in_its_account_and_region() {
     let output = scan(&moto, &manifest, &[]);
     assert_exit_code(&output, 0);
     let report = parse_report(&output);
+    // Shown with --nocapture: how long the scan of the moto organization took.
+    eprintln!(
+        "moto org: {} certificates in {} accounts, {} account-regions, {} API calls in {} ms",
+        report.stats.certificates,
+        report.stats.accounts,
+        report.stats.targets,
+        report.stats.api_calls,
+        report.stats.duration_ms
+    );
 
     assert!(
         report.failures.is_empty(),
