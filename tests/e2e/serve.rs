@@ -22,6 +22,10 @@ fn sign(timestamp: i64, body: &str) -> String {
 }
 
 fn form(user: &str, text: &str, response_url: &str) -> String {
+    form_in("C0001", user, text, response_url)
+}
+
+fn form_in(channel: &str, user: &str, text: &str, response_url: &str) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -34,7 +38,7 @@ fn form(user: &str, text: &str, response_url: &str) -> String {
             .collect::<String>()
     };
     format!(
-        "token=unused&team_id=T0001&team_domain=example&channel_id=C0001&channel_name=ops\
+        "token=unused&team_id=T0001&team_domain=example&channel_id={channel}&channel_name=ops\
          &user_id={user}&user_name=someone&command=%2Fcerts&text={}&response_url={}\
          &trigger_id=123.456.abc",
         enc(text),
@@ -159,6 +163,8 @@ store_path = "{store}"
 transport = "http"
 api_url = "{api}"
 admin_user_ids = ["{ADMIN}"]
+team_id = "T0001"
+channel_ids = ["C0001", "C0002"]
 [slack.digest]
 channel = "CDIGEST01"
 time = "{time}"
@@ -199,6 +205,19 @@ time_zone = "UTC"
             "{other} is not payments-prod's: {text}"
         );
     }
+
+    // Outside the configured channels: a polite refusal, no data.
+    let (status, body) = signed(
+        &addr,
+        &form_in("C0999", "U0000001", "account 456789012345", ""),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        body.contains("answers in <#C0001>, <#C0002> only"),
+        "{body}"
+    );
+    assert!(!body.contains("billing.example.com"));
 
     // Forged requests: 401 and no side effect.
     let body = form(ADMIN, "scan", "");
