@@ -20,7 +20,6 @@ use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use certwatch_core::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
@@ -56,13 +55,13 @@ impl AwsError {
     fn from_sdk<E, R>(err: aws_sdk_acm::error::SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug,
+        R: std::fmt::Debug + 'static,
     {
         let code = err.code().map(str::to_owned);
         let message = match (&code, err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.clone(),
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => error_chain(&err),
         };
         AwsError { code, message }
     }
@@ -78,6 +77,21 @@ impl AwsError {
     pub fn is_not_found(&self) -> bool {
         self.code.as_deref() == Some("ResourceNotFoundException")
     }
+}
+
+/// "dispatch failure: io error: … Connection refused": each cause's message once, without the
+/// Debug dump the SDK's own display helper appends.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cause = e.source();
+    }
+    parts.join(": ")
 }
 
 fn is_throttling_code(code: &str) -> bool {
