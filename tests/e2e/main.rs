@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod faults;
 mod permissions;
 mod scan_moto;
 mod serve;

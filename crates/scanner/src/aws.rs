@@ -74,6 +74,11 @@ impl AwsError {
         )
     }
 
+    /// AWS refused the call for its rate (after the SDK's own retries).
+    pub fn is_throttling(&self) -> bool {
+        self.code.as_deref().is_some_and(is_throttling_code)
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.code.as_deref() == Some("ResourceNotFoundException")
     }
@@ -477,8 +482,12 @@ impl Acm {
         Ok((facts, out.next_token().map(str::to_owned)))
     }
 
-    /// DescribeCertificate, merged into the facts from the summary.
-    pub(crate) async fn describe(&self, facts: &mut CertificateFacts) -> Result<(), AwsError> {
+    /// DescribeCertificate, merged into the facts from the summary (taken and given back, so a
+    /// throttled describe can be sent again).
+    pub(crate) async fn describe(
+        &self,
+        mut facts: CertificateFacts,
+    ) -> Result<CertificateFacts, AwsError> {
         let out = self
             .client
             .describe_certificate()
@@ -487,9 +496,9 @@ impl Acm {
             .await
             .map_err(AwsError::from_sdk)?;
         if let Some(detail) = out.certificate() {
-            apply_detail(facts, detail);
+            apply_detail(&mut facts, detail);
         }
-        Ok(())
+        Ok(facts)
     }
 }
 
@@ -759,8 +768,8 @@ mod tests {
                     .build()
             });
         let client = mock_client!(aws_sdk_acm, [&rule]);
-        let mut facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
-        acm(client).describe(&mut facts).await.unwrap();
+        let facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
+        let facts = acm(client).describe(facts).await.unwrap();
         assert!(facts.described && facts.in_use);
         assert_eq!(facts.cert_type, CertType::AmazonIssued);
         assert_eq!(facts.in_use_by.len(), 1);
@@ -796,8 +805,8 @@ mod tests {
             )
         });
         let client = mock_client!(aws_sdk_acm, [&rule]);
-        let mut facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
-        let err = acm(client).describe(&mut facts).await.unwrap_err();
+        let facts = CertificateFacts::new("111122223333", "eu-west-1", ARN);
+        let err = acm(client).describe(facts).await.unwrap_err();
         assert!(err.is_not_found());
         assert_eq!(err.message, "ResourceNotFoundException: gone");
     }

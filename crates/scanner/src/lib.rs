@@ -89,6 +89,51 @@ pub enum ScanError {
 /// Certificates described at once within one account-region; the rate limiter paces them.
 const DESCRIBES_IN_FLIGHT: usize = 10;
 
+/// Pauses before re-sending an ACM call that is still throttled after the SDK's own 3 attempts.
+/// A throttling storm (AWS's bucket for one account-region nearly empty for seconds) outlasts
+/// the SDK's 200/400 ms backoff; without these rounds the target would be reported failed and
+/// its certificates lost. Each round goes through the limiter again, so it is paced like any
+/// other call, and the rounds are bounded (≤ 4 × 3 extra attempts, ≈ 15 s of waiting).
+const THROTTLE_PAUSES: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// Runs `call` (one paced, SDK-retried AWS call) again after each pause while it is throttled.
+async fn patient<T, F, Fut>(mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, AwsError>>,
+{
+    let mut pauses = THROTTLE_PAUSES.iter();
+    loop {
+        match call().await {
+            Err(error) if error.is_throttling() => match pauses.next() {
+                Some(pause) => tokio::time::sleep(*pause).await,
+                None => return Err(error),
+            },
+            other => return other,
+        }
+    }
+}
+
+/// Account-regions scanned at once, in the whole scan. A target in flight holds an ACM client
+/// (with its own retry partition) and its listed certificates, so this, not the number of
+/// accounts, is what bounds the scanner's working memory; `max_concurrency` bounds the calls on
+/// the wire. A target has one list or up to 10 describes in flight and spends most of its time
+/// waiting for its own limiter (10 describes/s), so keeping the permits busy needs several times
+/// more targets than permits.
+///
+/// (Measured with certwatch-bench at 10,000 accounts × 17 regions: bounding accounts instead
+/// (each holding all 17 of its targets until its slowest one finished) left the machine idle
+/// while accounts waited for their last target; bounding them at `max_concurrency` without this
+/// held up to 64 × 17 ACM clients at once.)
+fn targets_in_flight(max_concurrency: usize) -> usize {
+    max_concurrency.saturating_mul(4).max(1)
+}
+
 /// Scans the organization the `base` credentials belong to.
 pub async fn scan(
     base: &SdkConfig,
@@ -109,6 +154,7 @@ pub async fn scan(
         partition,
         progress,
         out: Mutex::new(Output::default()),
+        targets: tokio::sync::Semaphore::new(targets_in_flight(config.max_concurrency)),
         regions: Mutex::new(HashMap::new()),
     };
 
@@ -176,6 +222,8 @@ struct Run<'a> {
     out: Mutex<Output>,
     /// Region name → small index, for rate-limiter keys.
     regions: Mutex<HashMap<String, u16>>,
+    /// Bounds the account-regions in flight ([`targets_in_flight`]).
+    targets: tokio::sync::Semaphore,
 }
 
 /// Account ids are 12 digits; anything else (never seen from AWS) is hashed.
@@ -314,17 +362,20 @@ impl Run<'_> {
     }
 
     async fn scan_target(&self, account: &OrgAccount, config: &SdkConfig, region: &str) {
+        // Never closed, so acquire cannot fail; without a permit the target still runs.
+        let _slot = self.targets.acquire().await.ok();
         let acm = self.aws.acm(config, &account.id, region);
         let key = self.key(account, region);
         let mut listed = Vec::new();
         let mut token = None;
         let mut list_error = None;
         loop {
-            match self
-                .limits
-                .list_certificates(key, acm.list_page(token.take()))
-                .await
-            {
+            let page = patient(|| {
+                self.limits
+                    .list_certificates(key, acm.list_page(token.clone()))
+            })
+            .await;
+            match page {
                 Ok((page, next)) => {
                     listed.extend(page);
                     match next {
@@ -371,10 +422,12 @@ impl Run<'_> {
         mut facts: CertificateFacts,
     ) -> Option<CertificateRecord> {
         if needs_detail(&facts, self.now) {
-            let result = self
-                .limits
-                .describe_certificate(key, acm.describe(&mut facts))
-                .await;
+            let detail = patient(|| {
+                self.limits
+                    .describe_certificate(key, acm.describe(facts.clone()))
+            })
+            .await;
+            let result = detail.map(|detail| facts = detail);
             match result {
                 Ok(()) => {}
                 // Deleted between list and describe: it no longer exists.

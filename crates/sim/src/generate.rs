@@ -26,6 +26,22 @@ pub struct GeneratorSpec {
     pub denied_percent: u8,
     /// Percent of members that are SUSPENDED.
     pub suspended_percent: u8,
+    /// Percent of account-regions that hold certificates at all (real organizations
+    /// keep most regions empty). Below 100, an occupied account-region holds 1 to
+    /// `2 × certificates_per_region − 1` certificates (the same mean); at 100 each
+    /// holds exactly `certificates_per_region`.
+    pub occupied_percent: u8,
+    /// This many members (the first ones) hold `large_target_certificates` in their
+    /// first region, so paging and the DescribeCertificate quota bite.
+    pub large_targets: usize,
+    pub large_target_certificates: usize,
+}
+
+impl GeneratorSpec {
+    /// The account id of member `i` (0-based).
+    pub fn member_id(i: usize) -> String {
+        format!("{:012}", 200_000_000_000u64 + i as u64)
+    }
 }
 
 impl Default for GeneratorSpec {
@@ -41,6 +57,9 @@ impl Default for GeneratorSpec {
             seed: 0,
             denied_percent: 1,
             suspended_percent: 1,
+            occupied_percent: 100,
+            large_targets: 0,
+            large_target_certificates: 0,
         }
     }
 }
@@ -117,7 +136,7 @@ impl Scenario {
             .cloned()
             .collect();
         for i in 0..spec.members {
-            let id = format!("{:012}", 200_000_000_000u64 + i as u64);
+            let id = GeneratorSpec::member_id(i);
             let name = format!("member-{i:05}");
             let roll = ids::hash64(1, &[&seed, &id]) % 100;
             let denied = roll < u64::from(spec.denied_percent);
@@ -129,8 +148,21 @@ impl Scenario {
                 Vec::new()
             };
             let mut certificates = Vec::new();
-            for region in &spec.regions {
-                for j in 0..spec.certificates_per_region {
+            for (r, region) in spec.regions.iter().enumerate() {
+                let count = if i < spec.large_targets && r == 0 {
+                    spec.large_target_certificates
+                } else if spec.occupied_percent >= 100 {
+                    spec.certificates_per_region
+                } else {
+                    let roll = ids::hash64(3, &[&seed, &id, region]);
+                    if roll % 100 < u64::from(spec.occupied_percent) {
+                        let spread = (2 * spec.certificates_per_region).max(2) as u64 - 1;
+                        1 + ((roll >> 8) % spread) as usize
+                    } else {
+                        0
+                    }
+                };
+                for j in 0..count {
                     let index = j.to_string();
                     let roll = ids::hash64(2, &[&seed, &id, region, &index]);
                     let domain = format!("svc-{j}.{region}.{name}.example.com");
@@ -313,6 +345,7 @@ mod tests {
             seed: 42,
             denied_percent: 5,
             suspended_percent: 5,
+            ..GeneratorSpec::default()
         };
         let a = Scenario::generate(&spec);
         a.validate().expect("valid");

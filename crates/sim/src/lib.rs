@@ -45,13 +45,25 @@
 //! `InvalidClientTokenId` in an opt-in region the account has not enabled, as AWS
 //! does. Anything else answers `UnknownOperationException` (`InvalidAction` for STS).
 //!
+//! # Quotas, latency and faults
+//! [`serve_with`] takes a [`Behaviour`] (serde, TOML or JSON): AWS's quotas as token
+//! buckets keyed the way AWS keys them (ACM per account-region and API, STS per
+//! calling account and region, Organizations and Account per calling account),
+//! answering the real throttling errors; a log-normal latency (median, p99); and
+//! faults per account, account-region or seeded percentage (throttling storms,
+//! HTTP 500, connection resets, answers slower than a client timeout, malformed
+//! bodies, AccessDenied on AssumeRole or ACM, disabled regions). [`serve`] is
+//! `serve_with` and [`Behaviour::default`]: none of these.
+//!
 //! # Layout
 //! `scenario` (file model) → `world` (resolved against `now`: dates, ARNs,
 //! validation records) → `services::*` (one module per AWS service, no HTTP) ←
-//! `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum). `identity`
+//! `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum), which applies
+//! `behaviour` (quotas, latency, faults) before a service answers. `identity`
 //! holds issued sessions; `paging`, `ids` and `regions` are shared data helpers;
 //! `generate` builds large scenarios in code for benchmarks ([`Scenario::generate`]).
 
+mod behaviour;
 mod generate;
 mod identity;
 mod ids;
@@ -63,12 +75,13 @@ mod server;
 mod services;
 mod world;
 
+pub use behaviour::{Behaviour, Fault, FaultKind, Latency, Quotas};
 pub use generate::{GeneratorSpec, GENERATED_MANAGEMENT};
 pub use scenario::{
     AccountSpec, CertificateSpec, OrganizationSpec, RegionFaults, RenewalSpec, Scenario,
     ScenarioError,
 };
-pub use server::{serve, SimServer};
+pub use server::{serve, serve_with, SimServer};
 
 /// The regions AWS enables in every account, and the opt-in ones the simulator
 /// knows (`organization.regions` must come from these).

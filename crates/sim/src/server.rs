@@ -1,6 +1,7 @@
 //! The HTTP edge: one axum fallback handler that routes by protocol markers,
 //! resolves the caller, calls a service and renders the answer.
 
+use crate::behaviour::{self, Behaviour, Engine, Outcome};
 use crate::identity::{Caller, Sessions};
 use crate::ids;
 use crate::protocol::{self, ApiError, AuthFailure, Protocol, Reply, Service};
@@ -11,7 +12,7 @@ use crate::world::World;
 use axum::body::{to_bytes, Body};
 use axum::extract::State;
 use axum::http::Request;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, SubsecRound, Utc};
 use std::net::SocketAddr;
@@ -28,6 +29,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 struct Shared {
     world: World,
+    engine: Engine,
     sessions: Sessions,
     requests: AtomicU64,
 }
@@ -49,6 +51,16 @@ impl SimServer {
     /// Requests served so far, every API and every outcome (errors included).
     pub fn request_count(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered with a throttling error (quotas and storms).
+    pub fn throttled_count(&self) -> u64 {
+        self.shared.engine.throttled.load(Ordering::Relaxed)
+    }
+
+    /// Requests a fault was injected into.
+    pub fn faulted_count(&self) -> u64 {
+        self.shared.engine.faulted.load(Ordering::Relaxed)
     }
 
     /// Role sessions issued by `AssumeRole` so far.
@@ -85,12 +97,22 @@ impl Drop for SimServer {
 /// Binds 127.0.0.1:0 and serves the scenario; relative dates in the scenario are
 /// resolved against `now`. An inconsistent scenario is an `InvalidInput` error.
 pub async fn serve(scenario: Scenario, now: DateTime<Utc>) -> std::io::Result<SimServer> {
+    serve_with(scenario, now, Behaviour::default()).await
+}
+
+/// [`serve`] with quotas, latency and faults ([`Behaviour`]).
+pub async fn serve_with(
+    scenario: Scenario,
+    now: DateTime<Utc>,
+    behaviour: Behaviour,
+) -> std::io::Result<SimServer> {
     // Whole seconds: the wire carries epoch seconds, so sub-second parts would make
     // the same instant compare differently on either side.
     let world = World::resolve(&scenario, now.trunc_subsecs(0))
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let shared = Arc::new(Shared {
         world,
+        engine: Engine::new(behaviour),
         sessions: Sessions::default(),
         requests: AtomicU64::new(0),
     });
@@ -138,7 +160,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         }
     };
     let protocol = route.service.protocol();
-    let result = dispatch(
+    let (result, wire, extra) = dispatch(
         &shared,
         &route.service,
         &route.operation,
@@ -146,6 +168,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         &body,
         &request_id,
     );
+    let delay = shared.engine.latency() + extra;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     match &result {
         Ok(_) => {
             tracing::debug!(service = route.service.name(), operation = %route.operation, "ok")
@@ -157,9 +183,44 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
             "error"
         ),
     }
-    protocol::render(protocol, result, &request_id)
+    match wire {
+        Wire::Normal => protocol::render(protocol, result, &request_id),
+        Wire::Malformed => {
+            let (content_type, text) = behaviour::malformed_body(protocol);
+            ([(axum::http::header::CONTENT_TYPE, content_type)], text).into_response()
+        }
+        Wire::Reset => {
+            // Headers promise a body that never comes: the connection is closed
+            // mid-response, which the client sees as a reset / incomplete message.
+            let failing = reset_body();
+            Response::builder()
+                .header(axum::http::header::CONTENT_LENGTH, "64")
+                .body(Body::from_stream(failing))
+                .unwrap_or_default()
+        }
+    }
 }
 
+/// A body stream whose first chunk is an I/O error.
+fn reset_body(
+) -> impl futures::Stream<Item = Result<axum::body::Bytes, std::io::Error>> + Send + 'static {
+    futures::stream::once(async {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))
+    })
+}
+
+/// How the answer goes on the wire.
+enum Wire {
+    Normal,
+    Reset,
+    Malformed,
+}
+
+/// Dispatches and applies the run's [`Behaviour`]: the result, how it is sent,
+/// and any delay a fault adds.
 fn dispatch(
     shared: &Shared,
     service: &Service,
@@ -167,6 +228,25 @@ fn dispatch(
     headers: &axum::http::HeaderMap,
     body: &[u8],
     request_id: &str,
+) -> (Result<Reply, ApiError>, Wire, Duration) {
+    let mut wire = Wire::Normal;
+    let mut extra = Duration::ZERO;
+    let result = dispatch_inner(
+        shared, service, operation, headers, body, request_id, &mut wire, &mut extra,
+    );
+    (result, wire, extra)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dispatch_inner(
+    shared: &Shared,
+    service: &Service,
+    operation: &str,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+    request_id: &str,
+    wire: &mut Wire,
+    extra: &mut Duration,
 ) -> Result<Reply, ApiError> {
     let protocol = service.protocol();
     let world = &shared.world;
@@ -194,6 +274,34 @@ fn dispatch(
         if !enabled {
             return Err(AuthFailure::Invalid.error(protocol));
         }
+    }
+
+    // AssumeRole is about the role's account; everything else about the caller's.
+    let subject = if *service == Service::Sts && operation == "AssumeRole" {
+        protocol::form_params(body)
+            .into_iter()
+            .find(|(k, _)| k == "RoleArn")
+            .and_then(|(_, arn)| arn.split(':').nth(4).map(str::to_owned))
+            .unwrap_or_default()
+    } else {
+        caller.account.clone()
+    };
+    let (outcome, delay) = shared.engine.decide(
+        *service,
+        operation,
+        &caller.account,
+        &subject,
+        &signature.region,
+    );
+    *extra = delay;
+    match outcome {
+        Outcome::Serve => {}
+        Outcome::Error(error) => return Err(error),
+        Outcome::Reset => {
+            *wire = Wire::Reset;
+            return Err(ApiError::from_code("InternalFailure", "reset"));
+        }
+        Outcome::Malformed => *wire = Wire::Malformed,
     }
 
     let ctx = Ctx {

@@ -1,0 +1,366 @@
+//! certwatch-bench: how close does a scan get to the physical limit, AWS's quotas?
+//!
+//! The parent process generates an organization ([`certwatch_sim::Scenario::generate`]),
+//! serves it with AWS's quotas enforced and a log-normal latency, and runs the real
+//! scanner (real SDK clients, loopback HTTP) in a **child process** (this binary again,
+//! `child` subcommand) so the scanner's peak RSS (`VmHWM` of the child) is measured apart
+//! from the simulator's. Then it prints the wall time, the lower bound and their ratio.
+//!
+//! Lower bound (every term is a quota, the scenario, or the simulator's median latency L):
+//!
+//! ```text
+//! bound = L                                              (sts:GetCallerIdentity)
+//!       + pages_org × max(L, 1/q_org)                    (organizations:ListAccounts, 20 per page, sequential)
+//!       + max( assumes / q_assume,                       (sts:AssumeRole, one bucket: the management account)
+//!              max over targets [ (pages_t − 1)/q_list   (acm:ListCertificates, 1/s per account-region)
+//!                               + describes_t/q_describe ] ) (acm:DescribeCertificate, 10/s per account-region)
+//!       + 2L                                             (the last AssumeRole/list and the last describe)
+//! ```
+//!
+//! with q at AWS's published quotas (not the scanner's configured rates).
+
+use anyhow::{bail, Context, Result};
+use aws_config::{BehaviorVersion, Region};
+use certwatch_scanner::{Rates, RegionSelection, ScanConfig};
+use certwatch_sim::{Behaviour, GeneratorSpec, Latency, Quotas, Scenario};
+use clap::{Parser, Subcommand};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    about = "Benchmark the scanner against the quota lower bound on a simulated organization"
+)]
+struct Args {
+    #[command(subcommand)]
+    child: Option<Child>,
+    /// Accounts in the organization, the management account included.
+    #[arg(long, default_value_t = 1000)]
+    accounts: usize,
+    /// Regions scanned in every account (the first N of the 17 enabled by default).
+    #[arg(long, default_value_t = 17)]
+    regions: usize,
+    /// Mean certificates in an occupied account-region.
+    #[arg(long, default_value_t = 5)]
+    certs_per_region: usize,
+    /// Percent of account-regions that hold certificates.
+    #[arg(long, default_value_t = 60)]
+    occupied_percent: u8,
+    /// Account-regions with `large_certs` certificates (paging, describe quota).
+    #[arg(long, default_value_t = 3)]
+    large_targets: usize,
+    #[arg(long, default_value_t = 1200)]
+    large_certs: usize,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Simulated server latency, log-normal: median and 99th percentile (ms).
+    #[arg(long, default_value_t = 20.0)]
+    latency_median_ms: f64,
+    #[arg(long, default_value_t = 200.0)]
+    latency_p99_ms: f64,
+    /// The scanner's rates as a percent of AWS's quotas.
+    #[arg(long, default_value_t = 95.0)]
+    rate_percent: f64,
+    /// The scanner's `max_concurrency` (calls in flight; a quarter of it is accounts in flight).
+    #[arg(long, default_value_t = 256)]
+    concurrency: usize,
+    /// Worker threads of the simulator's runtime (the scanner child uses the default).
+    #[arg(long, default_value_t = 2)]
+    sim_threads: usize,
+}
+
+#[derive(Subcommand, Debug)]
+enum Child {
+    /// Internal: run the scan against ENDPOINT and print a JSON summary.
+    #[command(hide = true)]
+    Child {
+        endpoint: String,
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        #[arg(long)]
+        rate_percent: f64,
+        #[arg(long)]
+        concurrency: usize,
+    },
+}
+
+/// What the child reports back.
+#[derive(Debug, Serialize, Deserialize)]
+struct Summary {
+    duration_ms: u64,
+    accounts: u64,
+    targets: u64,
+    certificates: u64,
+    api_calls: u64,
+    throttled: u64,
+    calls_by_action: std::collections::BTreeMap<String, u64>,
+    failures: Vec<String>,
+    regions_skipped: u64,
+    /// max over targets of (pages − 1)/1 + describes/10, seconds at AWS's quotas.
+    slowest_target_s: f64,
+    slowest_target: String,
+    peak_rss_kib: u64,
+}
+
+fn main() -> Result<()> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args = Args::parse();
+    match &args.child {
+        Some(Child::Child {
+            endpoint,
+            regions,
+            rate_percent,
+            concurrency,
+        }) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let summary = runtime.block_on(child(
+                endpoint,
+                regions.clone(),
+                *rate_percent,
+                *concurrency,
+            ))?;
+            println!("{}", serde_json::to_string(&summary)?);
+            Ok(())
+        }
+        None => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(args.sim_threads.max(1))
+                .enable_all()
+                .build()?;
+            runtime.block_on(parent(&args))
+        }
+    }
+}
+
+/// Peak resident set of this process, from /proc (KiB; 0 where /proc is missing).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn parent(args: &Args) -> Result<()> {
+    let catalogue = certwatch_sim::region_catalogue::DEFAULT_ENABLED;
+    if args.regions == 0 || args.regions > catalogue.len() {
+        bail!("--regions must be 1..={}", catalogue.len());
+    }
+    // us-east-1 first: the scanner always scans it, so a smaller run keeps the count exact.
+    let mut regions: Vec<String> = vec!["us-east-1".to_owned()];
+    regions.extend(
+        catalogue
+            .iter()
+            .filter(|r| **r != "us-east-1")
+            .map(|r| (*r).to_owned()),
+    );
+    regions.truncate(args.regions);
+    let spec = GeneratorSpec {
+        members: args.accounts.saturating_sub(1),
+        regions: regions.clone(),
+        certificates_per_region: args.certs_per_region,
+        seed: args.seed,
+        denied_percent: 0,
+        suspended_percent: 0,
+        occupied_percent: args.occupied_percent,
+        large_targets: args.large_targets,
+        large_target_certificates: args.large_certs,
+    };
+    let t = Instant::now();
+    let scenario = Scenario::generate(&spec);
+    let certificates: usize = scenario.accounts.iter().map(|a| a.certificates.len()).sum();
+    let quotas = Quotas {
+        enabled: true,
+        ..Quotas::default()
+    };
+    let behaviour = Behaviour {
+        quotas: quotas.clone(),
+        latency: Latency {
+            median_ms: args.latency_median_ms,
+            p99_ms: args.latency_p99_ms,
+        },
+        seed: args.seed,
+        faults: Vec::new(),
+    };
+    let server = certwatch_sim::serve_with(scenario, chrono::Utc::now(), behaviour)
+        .await
+        .context("starting the simulator")?;
+    eprintln!(
+        "scenario: {} accounts × {} regions, {certificates} certificates ({} large targets of {}), built and served in {:.1} s",
+        args.accounts,
+        args.regions,
+        args.large_targets,
+        args.large_certs,
+        t.elapsed().as_secs_f64()
+    );
+
+    let started = Instant::now();
+    let out = tokio::process::Command::new(std::env::current_exe()?)
+        .arg("child")
+        .arg(server.endpoint())
+        .arg("--regions")
+        .arg(regions.join(","))
+        .arg("--rate-percent")
+        .arg(args.rate_percent.to_string())
+        .arg("--concurrency")
+        .arg(args.concurrency.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .context("running the scanner child")?;
+    let wall = started.elapsed();
+    if !out.status.success() {
+        bail!("the scanner child failed: {}", out.status);
+    }
+    let summary: Summary =
+        serde_json::from_slice(&out.stdout).context("reading the child's summary")?;
+    let sim_throttled = server.throttled_count();
+    let sim_requests = server.request_count();
+    server.shutdown().await;
+
+    let l = args.latency_median_ms / 1000.0;
+    let assumes = summary
+        .calls_by_action
+        .get("sts:AssumeRole")
+        .copied()
+        .unwrap_or(0) as f64;
+    let org_pages = args.accounts.div_ceil(20) as f64;
+    let org_term = org_pages * l.max(1.0 / quotas.organizations);
+    let assume_term = assumes / quotas.assume_role;
+    let bound = l + org_term + assume_term.max(summary.slowest_target_s) + 2.0 * l;
+    let wall_s = wall.as_secs_f64();
+
+    println!(
+        "certwatch-bench: {} accounts × {} regions, seed {}",
+        args.accounts, args.regions, args.seed
+    );
+    println!(
+        "  scenario              {certificates} certificates; latency median {} ms, p99 {} ms; quotas enforced (burst {} s)",
+        args.latency_median_ms, args.latency_p99_ms, quotas.burst_seconds
+    );
+    println!(
+        "  scanner               rates at {}% of the quotas, max_concurrency {}",
+        args.rate_percent, args.concurrency
+    );
+    println!(
+        "  wall time             {wall_s:.1} s (child process; scan itself {:.1} s)",
+        summary.duration_ms as f64 / 1000.0
+    );
+    println!(
+        "  lower bound           {bound:.1} s = L {l:.3} + org {org_term:.1} + max(AssumeRole {assumes}/{} = {assume_term:.1}, slowest target {} = {:.1}) + 2L",
+        quotas.assume_role, summary.slowest_target, summary.slowest_target_s
+    );
+    println!("  ratio                 {:.3}", wall_s / bound);
+    println!(
+        "  API calls             {} for {} certificates = {:.3} per certificate ({:?})",
+        summary.api_calls,
+        summary.certificates,
+        summary.api_calls as f64 / summary.certificates.max(1) as f64,
+        summary.calls_by_action
+    );
+    println!(
+        "  throttling            {} received by the scanner (simulator answered {sim_throttled} of {sim_requests} requests with a throttle)",
+        summary.throttled
+    );
+    println!(
+        "  peak RSS              scanner {:.1} MiB; simulator + bench {:.1} MiB",
+        summary.peak_rss_kib as f64 / 1024.0,
+        peak_rss_kib() as f64 / 1024.0
+    );
+    println!(
+        "  targets               {} scanned, {} skipped, {} failed",
+        summary.targets,
+        summary.regions_skipped,
+        summary.failures.len()
+    );
+    for failure in summary.failures.iter().take(5) {
+        println!("    {failure}");
+    }
+    Ok(())
+}
+
+async fn child(
+    endpoint: &str,
+    regions: Vec<String>,
+    rate_percent: f64,
+    concurrency: usize,
+) -> Result<Summary> {
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::from_static("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "sim", "sim", None, None, "bench",
+        ))
+        .endpoint_url(endpoint)
+        .http_client(certwatch_scanner::http_client())
+        .load()
+        .await;
+    let share = rate_percent / 100.0;
+    let config = ScanConfig {
+        regions: RegionSelection::List(regions),
+        max_concurrency: concurrency,
+        call_timeout: Duration::from_secs(10),
+        rates: Rates {
+            list_certificates: share,
+            describe_certificate: 10.0 * share,
+            assume_role: 600.0 * share,
+            organizations: 10.0 * share,
+            list_regions: 5.0 * share,
+        },
+        ..ScanConfig::default()
+    };
+    let report = certwatch_scanner::scan(
+        &base,
+        &config,
+        chrono::Utc::now(),
+        &certwatch_scanner::NoProgress,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut per_target: HashMap<(&str, &str), (u64, u64)> = HashMap::new();
+    for record in &report.certificates {
+        let entry = per_target
+            .entry((&record.facts.account_id, &record.facts.region))
+            .or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(record.facts.described);
+    }
+    let (slowest_target, slowest_target_s) = per_target
+        .iter()
+        .map(|((account, region), (certs, described))| {
+            let pages = certs.div_ceil(1000).max(1);
+            let seconds = (pages - 1) as f64 / 1.0 + *described as f64 / 10.0;
+            (
+                format!("{account}/{region} ({certs} certificates, {described} described)"),
+                seconds,
+            )
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap_or_default();
+    Ok(Summary {
+        duration_ms: report.stats.duration_ms,
+        accounts: report.stats.accounts,
+        targets: report.stats.targets,
+        certificates: report.stats.certificates,
+        api_calls: report.stats.api_calls,
+        throttled: report.stats.throttled,
+        calls_by_action: report.stats.calls_by_action.clone(),
+        failures: report
+            .failures
+            .iter()
+            .map(|f| format!("{} {:?} {}: {}", f.account_id, f.region, f.stage, f.error))
+            .collect(),
+        regions_skipped: report.stats.regions_skipped,
+        slowest_target_s,
+        slowest_target,
+        peak_rss_kib: peak_rss_kib(),
+    })
+}
