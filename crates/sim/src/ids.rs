@@ -64,10 +64,8 @@ pub const LOWER_ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 pub const UPPER_ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 pub const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
 
-/// The UUID-shaped id ACM puts at the end of a certificate ARN.
-pub fn certificate_id(account: &str, region: &str, index: usize) -> String {
-    let index = index.to_string();
-    let h = hex(&["certificate", account, region, &index], 32);
+/// 32 hex digits in the 8-4-4-4-12 layout of a UUID.
+fn uuid_layout(h: &str) -> String {
     format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
@@ -76,6 +74,13 @@ pub fn certificate_id(account: &str, region: &str, index: usize) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// The UUID-shaped id ACM puts at the end of a certificate ARN.
+pub fn certificate_id(account: &str, region: &str, index: usize) -> String {
+    let index = index.to_string();
+    let h = hex(&["certificate", account, region, &index], 32);
+    uuid_layout(&h)
 }
 
 /// `o-` followed by ten characters, like a real organization id.
@@ -126,14 +131,7 @@ pub fn access_key_id(prefix: &str, parts: &[&str]) -> String {
 pub fn request_id(counter: u64) -> String {
     let counter = counter.to_string();
     let h = hex(&["request", &counter], 32);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid_layout(&h)
 }
 
 #[cfg(test)]
