@@ -168,6 +168,7 @@ pub struct Scan {
     pub regions: Regions,
     pub max_concurrency: usize,
     pub call_timeout_seconds: u64,
+    pub search_certificates: bool,
     pub rates: Rates,
 }
 
@@ -177,6 +178,7 @@ impl Default for Scan {
             regions: Regions::Word("enabled".to_owned()),
             max_concurrency: 64,
             call_timeout_seconds: 10,
+            search_certificates: true,
             rates: Rates::default(),
         }
     }
@@ -448,6 +450,7 @@ impl FileConfig {
             call_timeout: Duration::from_secs(self.scan.call_timeout_seconds),
             rates: self.scan.rates,
             policy,
+            search_certificates: self.scan.search_certificates,
         })
     }
 }

@@ -307,12 +307,12 @@ async fn healthcheck(url: &str) -> ExitCode {
 }
 
 /// A progress bar on stderr, only when stderr is a terminal.
-struct Bar(ProgressBar);
+struct Bar(ProgressBar, std::sync::atomic::AtomicU64);
 
 impl Bar {
     fn new() -> Bar {
         if !std::io::stderr().is_terminal() {
-            return Bar(ProgressBar::hidden());
+            return Bar(ProgressBar::hidden(), Default::default());
         }
         let bar = ProgressBar::new(0);
         bar.set_style(
@@ -323,13 +323,17 @@ impl Bar {
             .progress_chars("=> "),
         );
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        Bar(bar)
+        Bar(bar, Default::default())
     }
 }
 
 impl Progress for Bar {
     fn accounts_planned(&self, accounts: u64) {
-        self.0.set_message(format!("{accounts} accounts"));
+        let total = self
+            .1
+            .fetch_add(accounts, std::sync::atomic::Ordering::Relaxed)
+            + accounts;
+        self.0.set_message(format!("{total} accounts"));
     }
     fn targets_planned(&self, targets: u64) {
         self.0.inc_length(targets);

@@ -157,7 +157,17 @@ fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         s.api_calls,
         s.throttled,
         s.duration_ms as f64 / 1000.0
-    )
+    )?;
+    if s.search_fallbacks > 0 {
+        writeln!(
+            out,
+            "{} account-regions were listed with ListCertificates and every certificate described \
+             (SearchCertificates refused or not served): grant acm:SearchCertificates to the \
+             member role to scan them with fewer calls.",
+            s.search_fallbacks
+        )?;
+    }
+    Ok(())
 }
 
 fn csv(report: &Report, out: &mut dyn Write) -> io::Result<()> {

@@ -268,6 +268,7 @@ fn roles_grant_exactly_the_calls_the_scanner_makes() {
     for expected in [
         "organizations:ListAccounts",
         "sts:AssumeRole",
+        "acm:SearchCertificates",
         "acm:ListCertificates",
     ] {
         assert!(
@@ -309,7 +310,7 @@ fn member_role_is_read_only_and_trusts_only_the_task_role() {
         );
         let verb = action.split(':').nth(1).unwrap_or_default();
         assert!(
-            ["List", "Describe", "Get"]
+            ["List", "Describe", "Get", "Search"]
                 .iter()
                 .any(|p| verb.starts_with(p)),
             "the member role must only read: {action}"

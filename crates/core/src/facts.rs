@@ -194,6 +194,16 @@ pub struct RenewalSummary {
     pub domain_validation_options: Vec<DomainValidation>,
 }
 
+/// What `SearchCertificates` says of a certificate beyond a `ListCertificates` summary. With it
+/// most certificates are judged without `DescribeCertificate` (see `needs_detail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct SearchMetadata {
+    /// The certificate's validation method (Amazon-issued certificates only).
+    pub validation_method: Option<ValidationMethod>,
+    /// `RenewalSummary.RenewalStatus`; `None` when ACM has not started a renewal.
+    pub renewal_status: Option<RenewalStatus>,
+}
+
 /// Everything the rules may look at for one certificate. Field names are the JSON contract.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CertificateFacts {
@@ -223,6 +233,10 @@ pub struct CertificateFacts {
     #[serde(default)]
     pub domain_validation_options: Vec<DomainValidation>,
     pub renewal_summary: Option<RenewalSummary>,
+    /// Set when the certificate was found with `SearchCertificates`; `None` after
+    /// `ListCertificates`, whose summary lacks these fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<SearchMetadata>,
     /// True when DescribeCertificate was called; false when the list summary was enough.
     pub described: bool,
 }
@@ -253,6 +267,7 @@ impl CertificateFacts {
             certificate_authority_arn: None,
             domain_validation_options: Vec::new(),
             renewal_summary: None,
+            search: None,
             described: false,
         }
     }

@@ -13,8 +13,8 @@ mod rules;
 
 pub use facts::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
-    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, ValidationMethod,
-    ValidationStatus,
+    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, SearchMetadata,
+    ValidationMethod, ValidationStatus,
 };
 pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
 pub use policy::{Policy, PolicyError, RenewalWindow};

@@ -75,11 +75,15 @@ impl CertificateRecord {
         CertificateRecord {
             account_name: account_name.to_owned(),
             days_to_expiry: facts.days_to_expiry(now),
-            validation_method: facts.validation_method().cloned(),
-            renewal_status: facts
-                .renewal_summary
-                .as_ref()
-                .map(|r| r.renewal_status.clone()),
+            validation_method: facts
+                .validation_method()
+                .or_else(|| facts.search.as_ref()?.validation_method.as_ref())
+                .cloned(),
+            renewal_status: match (&facts.renewal_summary, &facts.search) {
+                (Some(r), _) => Some(r.renewal_status.clone()),
+                (None, Some(s)) => s.renewal_status.clone(),
+                (None, None) => None,
+            },
             console_url: facts.console_url(),
             facts,
             findings,
@@ -154,5 +158,10 @@ pub struct Stats {
     /// permission for.
     #[serde(default)]
     pub calls_by_action: BTreeMap<String, u64>,
+    /// Account-regions listed with ListCertificates (each certificate then described) because
+    /// SearchCertificates was refused (a member role without `acm:SearchCertificates`) or not
+    /// served (not counted when the config turns search off).
+    #[serde(default)]
+    pub search_fallbacks: u64,
     pub duration_ms: u64,
 }

@@ -17,14 +17,14 @@ use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeTransmitInterceptorContextRef, Error as ErasedError, FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use certwatch_core::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
-    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, ValidationMethod,
-    ValidationStatus,
+    RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, SearchMetadata,
+    ValidationMethod, ValidationStatus,
 };
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -48,22 +48,37 @@ pub fn http_client() -> SharedHttpClient {
 pub struct AwsError {
     /// The AWS error code (`AccessDenied`, `ThrottlingException`, …) when AWS answered.
     pub code: Option<String>,
+    /// The HTTP status of the answer, when there was one.
+    pub status: Option<u16>,
     pub message: String,
 }
 
 impl AwsError {
-    fn from_sdk<E, R>(err: aws_sdk_acm::error::SdkError<E, R>) -> Self
+    fn from_sdk<E>(err: aws_sdk_acm::error::SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + 'static,
     {
         let code = err.code().map(str::to_owned);
+        let status = err.raw_response().map(|r| r.status().as_u16());
         let message = match (&code, err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.clone(),
             _ => error_chain(&err),
         };
-        AwsError { code, message }
+        AwsError {
+            code,
+            status,
+            message,
+        }
+    }
+
+    /// A plain error with no AWS answer behind it.
+    pub(crate) fn local(message: impl Into<String>) -> Self {
+        AwsError {
+            code: None,
+            status: None,
+            message: message.into(),
+        }
     }
 
     /// AWS answers calls into a disabled opt-in region as if the credentials were unknown.
@@ -81,6 +96,26 @@ impl AwsError {
 
     pub fn is_not_found(&self) -> bool {
         self.code.as_deref() == Some("ResourceNotFoundException")
+    }
+
+    /// IAM refused the call (the role lacks the action).
+    pub fn is_access_denied(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.starts_with("AccessDenied"))
+    }
+
+    /// The endpoint does not serve the operation at all: AWS's unknown-operation answers, or a
+    /// 404/501, or a 500 that is not an AWS error (an emulator without the operation).
+    pub fn is_unsupported_operation(&self) -> bool {
+        matches!(
+            (self.code.as_deref(), self.status),
+            (
+                Some("UnknownOperationException" | "InvalidAction" | "NotImplemented"),
+                _
+            ) | (_, Some(404 | 501))
+                | (None, Some(500))
+        )
     }
 }
 
@@ -137,6 +172,7 @@ fn erased_error_code(err: &ErasedError) -> Option<&str> {
     try_types!(
         aws_sdk_acm::operation::list_certificates::ListCertificatesError,
         aws_sdk_acm::operation::describe_certificate::DescribeCertificateError,
+        aws_sdk_acm::operation::search_certificates::SearchCertificatesError,
         aws_sdk_sts::operation::assume_role::AssumeRoleError,
         aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
         aws_sdk_organizations::operation::list_accounts::ListAccountsError,
@@ -408,10 +444,9 @@ impl MemberRole {
             .assume_role(call)
             .await
             .map_err(AwsError::from_sdk)?;
-        let creds = out.credentials().ok_or_else(|| AwsError {
-            code: None,
-            message: "AssumeRole returned no credentials".to_owned(),
-        })?;
+        let creds = out
+            .credentials()
+            .ok_or_else(|| AwsError::local("AssumeRole returned no credentials"))?;
         let expiry = SystemTime::try_from(*creds.expiration()).ok();
         Ok(Credentials::new(
             creds.access_key_id(),
@@ -459,6 +494,10 @@ pub(crate) fn every_key_type() -> Filters {
 }
 
 impl Acm {
+    pub(crate) fn region(&self) -> &str {
+        &self.region
+    }
+
     /// One page of ListCertificates, as facts from the summaries.
     pub(crate) async fn list_page(
         &self,
@@ -478,6 +517,28 @@ impl Acm {
             .certificate_summary_list()
             .iter()
             .filter_map(|s| facts_from_summary(&self.account, &self.region, s))
+            .collect();
+        Ok((facts, out.next_token().map(str::to_owned)))
+    }
+
+    /// One page of SearchCertificates (no filter: unlike ListCertificates it hides nothing), as
+    /// facts with the validation method and renewal status that spare most describes.
+    pub(crate) async fn search_page(
+        &self,
+        token: Option<String>,
+    ) -> Result<(Vec<CertificateFacts>, Option<String>), AwsError> {
+        let out = self
+            .client
+            .search_certificates()
+            .max_results(SEARCH_PAGE)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(AwsError::from_sdk)?;
+        let facts = out
+            .results()
+            .iter()
+            .filter_map(|r| facts_from_search(&self.account, &self.region, r))
             .collect();
         Ok((facts, out.next_token().map(str::to_owned)))
     }
@@ -529,6 +590,59 @@ pub(crate) fn facts_from_summary(
         .renewal_eligibility()
         .map(|e| RenewalEligibility::parse(e.as_str()));
     f.managed_by = s.managed_by().map(|m| m.as_str().to_owned());
+    Some(f)
+}
+
+/// SearchCertificates' largest page.
+const SEARCH_PAGE: i32 = 500;
+
+pub(crate) fn facts_from_search(
+    account: &str,
+    region: &str,
+    r: &aws_sdk_acm::types::CertificateSearchResult,
+) -> Option<CertificateFacts> {
+    use aws_sdk_acm::types::{CertificateMetadata, GeneralName};
+    let mut f = CertificateFacts::new(account, region, r.certificate_arn()?);
+    // A result without ACM metadata (a future certificate kind) is kept but carries no search
+    // metadata, so it is described like a listed one.
+    let Some(CertificateMetadata::AcmCertificateMetadata(m)) = r.certificate_metadata() else {
+        f.cert_type = CertType::parse("UNKNOWN");
+        return Some(f);
+    };
+    if let Some(x) = r.x509_attributes() {
+        f.domain_name = x.subject().and_then(|s| s.common_name()).map(str::to_owned);
+        f.subject_alternative_names = x
+            .subject_alternative_names()
+            .iter()
+            .filter_map(|n| match n {
+                GeneralName::DnsName(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect();
+        f.key_algorithm = x.key_algorithm().map(|k| k.as_str().to_owned());
+        f.not_before = time(x.not_before());
+        f.not_after = time(x.not_after());
+    }
+    if f.domain_name.is_none() {
+        f.domain_name = f.subject_alternative_names.first().cloned();
+    }
+    f.cert_type = CertType::parse(m.r#type().map_or("UNKNOWN", |t| t.as_str()));
+    f.status = CertStatus::parse(m.status().map_or("UNKNOWN", |t| t.as_str()));
+    f.created_at = time(m.created_at());
+    f.issued_at = time(m.issued_at());
+    f.imported_at = time(m.imported_at());
+    f.in_use = m.in_use().unwrap_or(false);
+    f.exported = m.exported().unwrap_or(false);
+    f.renewal_eligibility = m
+        .renewal_eligibility()
+        .map(|e| RenewalEligibility::parse(e.as_str()));
+    f.managed_by = m.managed_by().map(|x| x.as_str().to_owned());
+    f.search = Some(SearchMetadata {
+        validation_method: m
+            .validation_method()
+            .map(|v| ValidationMethod::parse(v.as_str())),
+        renewal_status: m.renewal_status().map(|v| RenewalStatus::parse(v.as_str())),
+    });
     Some(f)
 }
 
@@ -811,11 +925,125 @@ mod tests {
         assert_eq!(err.message, "ResourceNotFoundException: gone");
     }
 
+    #[tokio::test]
+    async fn search_asks_for_full_pages_and_maps_metadata() {
+        use aws_sdk_acm::operation::search_certificates::SearchCertificatesOutput;
+        use aws_sdk_acm::types::{
+            AcmCertificateMetadata, CertificateMetadata, CertificateSearchResult,
+            DistinguishedName, GeneralName, X509Attributes,
+        };
+        let first = mock!(aws_sdk_acm::Client::search_certificates)
+            .match_requests(|req| {
+                req.max_results() == Some(500)
+                    && req.next_token().is_none()
+                    && req.filter_statement().is_none()
+            })
+            .then_output(|| {
+                SearchCertificatesOutput::builder()
+                    .results(
+                        CertificateSearchResult::builder()
+                            .certificate_arn(ARN)
+                            .x509_attributes(
+                                X509Attributes::builder()
+                                    .subject(
+                                        DistinguishedName::builder()
+                                            .common_name("*.example.com")
+                                            .build(),
+                                    )
+                                    .subject_alternative_names(GeneralName::DnsName(
+                                        "*.example.com".into(),
+                                    ))
+                                    .subject_alternative_names(GeneralName::IpAddress(
+                                        "10.0.0.1".into(),
+                                    ))
+                                    .subject_alternative_names(GeneralName::DnsName(
+                                        "example.com".into(),
+                                    ))
+                                    .key_algorithm(KeyAlgorithm::EcPrime256v1)
+                                    .not_after(aws_smithy_types::DateTime::from_secs(1_800_000_000))
+                                    .build(),
+                            )
+                            .certificate_metadata(CertificateMetadata::AcmCertificateMetadata(
+                                AcmCertificateMetadata::builder()
+                                    .r#type(CertificateType::AmazonIssued)
+                                    .status(CertificateStatus::Issued)
+                                    .in_use(true)
+                                    .validation_method(SdkValidationMethod::Email)
+                                    .renewal_status(SdkRenewalStatus::from("NEW_STATUS"))
+                                    .build(),
+                            ))
+                            .build(),
+                    )
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(aws_sdk_acm::Client::search_certificates)
+            .match_requests(|req| req.next_token() == Some("page-2"))
+            .then_output(|| {
+                SearchCertificatesOutput::builder()
+                    .results(
+                        CertificateSearchResult::builder()
+                            .certificate_arn(format!("{ARN}-2"))
+                            .build(),
+                    )
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_acm, RuleMode::Sequential, [&first, &second]);
+        let acm = acm(client);
+        let (page, next) = acm.search_page(None).await.unwrap();
+        assert_eq!(next.as_deref(), Some("page-2"));
+        let f = &page[0];
+        assert_eq!(f.domain_name.as_deref(), Some("*.example.com"));
+        assert_eq!(
+            f.subject_alternative_names,
+            ["*.example.com", "example.com"]
+        );
+        assert_eq!(f.key_algorithm.as_deref(), Some("EC_prime256v1"));
+        assert!(f.in_use && !f.described);
+        assert_eq!(f.not_after.map(|t| t.timestamp()), Some(1_800_000_000));
+        let search = f.search.as_ref().expect("search metadata kept");
+        assert_eq!(search.validation_method, Some(ValidationMethod::Email));
+        assert_eq!(
+            search.renewal_status,
+            Some(RenewalStatus::parse("NEW_STATUS"))
+        );
+        // A result without ACM metadata is kept, as an unknown kind the scan will describe.
+        let (page, next) = acm.search_page(Some("page-2".into())).await.unwrap();
+        assert!(next.is_none());
+        assert!(page[0].search.is_none());
+        assert_eq!(page[0].cert_type, CertType::parse("UNKNOWN"));
+    }
+
+    #[test]
+    fn search_fallback_classes() {
+        let e = |code: Option<&str>, status: Option<u16>| AwsError {
+            code: code.map(str::to_owned),
+            status,
+            message: String::new(),
+        };
+        assert!(e(Some("AccessDeniedException"), Some(400)).is_access_denied());
+        assert!(e(Some("UnknownOperationException"), Some(400)).is_unsupported_operation());
+        assert!(e(None, Some(404)).is_unsupported_operation());
+        assert!(
+            e(None, Some(500)).is_unsupported_operation(),
+            "a 500 that is not an AWS error"
+        );
+        assert!(
+            !e(Some("InternalFailure"), Some(500)).is_unsupported_operation(),
+            "AWS's own 5xx is a fault, not a missing operation"
+        );
+        assert!(
+            !e(None, None).is_unsupported_operation(),
+            "connection errors"
+        );
+    }
+
     #[test]
     fn disabled_region_codes() {
         for code in ["UnrecognizedClientException", "InvalidClientTokenId"] {
             let e = AwsError {
                 code: Some(code.into()),
+                status: Some(400),
                 message: String::new(),
             };
             assert!(e.is_region_disabled());

@@ -10,8 +10,7 @@ mod throttle;
 
 pub use aws::{http_client, AwsError};
 pub use plan::{
-    select_accounts, with_required_region, AccountFilter, OrgAccount, RegionSelection,
-    ALWAYS_SCANNED_REGION,
+    with_required_region, AccountFilter, OrgAccount, RegionSelection, ALWAYS_SCANNED_REGION,
 };
 pub use throttle::{Key, Rates};
 
@@ -23,8 +22,8 @@ use certwatch_core::{
 };
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use throttle::Limits;
@@ -45,6 +44,9 @@ pub struct ScanConfig {
     pub call_timeout: Duration,
     pub rates: Rates,
     pub policy: Policy,
+    /// List with SearchCertificates, which spares the describe of most certificates, falling
+    /// back to ListCertificates where it is refused or not served. `false`: ListCertificates only.
+    pub search_certificates: bool,
 }
 
 impl Default for ScanConfig {
@@ -62,13 +64,14 @@ impl Default for ScanConfig {
             call_timeout: Duration::from_secs(10),
             rates: Rates::default(),
             policy: Policy::default(),
+            search_certificates: true,
         }
     }
 }
 
 /// Progress callbacks, for a progress bar. All methods default to doing nothing.
 pub trait Progress: Send + Sync {
-    /// The accounts to scan are known.
+    /// More accounts to scan are known (called per page of ListAccounts).
     fn accounts_planned(&self, _accounts: u64) {}
     /// More account-region targets are known (called once per account).
     fn targets_planned(&self, _targets: u64) {}
@@ -134,59 +137,91 @@ fn targets_in_flight(max_concurrency: usize) -> usize {
     max_concurrency.saturating_mul(4).max(1)
 }
 
-/// Scans the organization the `base` credentials belong to.
+/// Scans the organization the `base` credentials belong to, and returns every certificate.
 pub async fn scan(
     base: &SdkConfig,
     config: &ScanConfig,
     now: DateTime<Utc>,
     progress: &dyn Progress,
 ) -> Result<Report, ScanError> {
+    let mut certificates = Vec::new();
+    let mut report = scan_each(base, config, now, progress, &mut |records| {
+        certificates.extend(records)
+    })
+    .await?;
+    report.certificates = certificates;
+    report.sort();
+    Ok(report)
+}
+
+/// Scans like [`scan`], but hands each account-region's certificates to `on_target` as soon as
+/// it is scanned instead of keeping them: the scanner's memory is then bounded by the targets in
+/// flight, not by the size of the organization. The report returned has the stats and the
+/// failures, and no certificates.
+///
+/// Accounts are scanned by tasks of their own (the runtime's worker threads share the SDK's
+/// signing, parsing and bookkeeping) and start as soon as their page of ListAccounts arrives.
+/// `progress` and `on_target` are called from this function's task only.
+pub async fn scan_each(
+    base: &SdkConfig,
+    config: &ScanConfig,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+    on_target: &mut (dyn FnMut(Vec<CertificateRecord>) + Send),
+) -> Result<Report, ScanError> {
     let started = Instant::now();
-    let limits = Arc::new(Limits::new(&config.rates, config.max_concurrency.max(1)));
+    let concurrency = config.max_concurrency.max(1);
+    let limits = Arc::new(Limits::new(&config.rates, concurrency));
     let counters = Arc::new(Counters::default());
     let aws = Aws::new(base, config.call_timeout, limits.clone(), counters.clone());
     let (own_id, partition) = aws.caller().await.map_err(ScanError::Credentials)?;
-    let run = Run {
+    let run = Arc::new(Run {
         aws,
         limits,
-        config,
+        config: config.clone(),
         now,
         partition,
-        progress,
         out: Mutex::new(Output::default()),
-        targets: tokio::sync::Semaphore::new(targets_in_flight(config.max_concurrency)),
+        accounts: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        targets: tokio::sync::Semaphore::new(targets_in_flight(concurrency)),
         regions: Mutex::new(HashMap::new()),
+        search_unsupported: Mutex::new(HashSet::new()),
+    });
+
+    let (events, mut received) = tokio::sync::mpsc::channel(EVENTS_BUFFERED);
+    // The channel closes once the driver and every account task it spawned have ended.
+    let mut driver = AbortOnDrop(tokio::spawn(run.clone().scan_organization(own_id, events)));
+    let mut certificates = 0u64;
+    while let Some(event) = received.recv().await {
+        match event {
+            Event::AccountsPlanned(accounts) => progress.accounts_planned(accounts),
+            Event::TargetsPlanned(targets) => progress.targets_planned(targets),
+            Event::TargetDone(records) => {
+                certificates += records.len() as u64;
+                progress.target_done();
+                if !records.is_empty() {
+                    on_target(records);
+                }
+            }
+            Event::AccountDone => progress.account_done(),
+        }
+    }
+    let accounts = match (&mut driver.0).await {
+        Ok(accounts) => accounts,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => 0,
     };
-
-    let listed = run.list_accounts(&own_id).await;
-    let own = listed
-        .iter()
-        .find(|a| a.id == own_id)
-        .cloned()
-        .unwrap_or_else(|| OrgAccount {
-            id: own_id.clone(),
-            name: String::new(),
-            state: "ACTIVE".to_owned(),
-        });
-    let accounts = select_accounts(listed, &config.accounts, &own);
-    progress.accounts_planned(accounts.len() as u64);
-
-    stream::iter(&accounts)
-        .for_each_concurrent(config.max_concurrency.max(1), |account| async {
-            run.scan_account(account, account.id == own_id).await;
-            progress.account_done();
-        })
-        .await;
     run.limits.forget_idle_keys();
 
-    let out = run.out.into_inner().unwrap_or_else(PoisonError::into_inner);
-    let mut report = Report {
+    let out = std::mem::take(&mut *run.output());
+    Ok(Report {
         generated_at: now,
         stats: Stats {
-            accounts: accounts.len() as u64,
+            accounts,
             targets: out.targets,
-            certificates: out.certificates.len() as u64,
+            certificates,
             regions_skipped: out.regions_skipped,
+            search_fallbacks: out.search_fallbacks,
             api_calls: counters.api_calls.load(Ordering::Relaxed),
             throttled: counters.throttled.load(Ordering::Relaxed),
             calls_by_action: counters
@@ -196,34 +231,77 @@ pub async fn scan(
                 .unwrap_or_default(),
             duration_ms: started.elapsed().as_millis() as u64,
         },
-        certificates: out.certificates,
+        certificates: Vec::new(),
         failures: out.failures,
-    };
-    report.sort();
-    Ok(report)
+    })
 }
 
+/// Progress and results, from the scan's tasks to the caller's.
+enum Event {
+    AccountsPlanned(u64),
+    TargetsPlanned(u64),
+    TargetDone(Vec<CertificateRecord>),
+    AccountDone,
+}
+
+/// Events waiting for the caller; when it falls behind, the scan's tasks wait for it.
+const EVENTS_BUFFERED: usize = 1024;
+
+/// Aborts the task when the scan is dropped half-way (its account tasks go with it: they live in
+/// the driver's `JoinSet`).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// What listing one target found.
+enum Listing {
+    /// The region is not enabled in the account: nothing to scan, nothing failed.
+    RegionDisabled,
+    /// The certificates, and the error that cut the listing short, if one did.
+    Listed(Vec<CertificateFacts>, Option<AwsError>),
+}
+
+type Sender = tokio::sync::mpsc::Sender<Event>;
+
+/// A panic in an account task is a bug: let it surface, as it would have without tasks.
+fn propagate_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        if error.is_panic() {
+            std::panic::resume_unwind(error.into_panic());
+        }
+    }
+}
+
+/// What the scan's tasks accumulate besides certificates (those go out as events).
 #[derive(Default)]
 struct Output {
-    certificates: Vec<CertificateRecord>,
     failures: Vec<Failure>,
     targets: u64,
     regions_skipped: u64,
+    search_fallbacks: u64,
 }
 
-/// One scan in progress.
-struct Run<'a> {
+/// One scan in progress, shared by its tasks.
+struct Run {
     aws: Aws,
     limits: Arc<Limits>,
-    config: &'a ScanConfig,
+    config: ScanConfig,
     now: DateTime<Utc>,
     partition: String,
-    progress: &'a dyn Progress,
     out: Mutex<Output>,
+    /// Bounds the accounts in flight (`max_concurrency`).
+    accounts: Arc<tokio::sync::Semaphore>,
     /// Region name → small index, for rate-limiter keys.
     regions: Mutex<HashMap<String, u16>>,
     /// Bounds the account-regions in flight ([`targets_in_flight`]).
     targets: tokio::sync::Semaphore,
+    /// Regions (by key index) whose endpoint turned out not to serve SearchCertificates (an API
+    /// reaches regions one by one): their later targets list with ListCertificates straight away.
+    search_unsupported: Mutex<HashSet<u16>>,
 }
 
 /// Account ids are 12 digits; anything else (never seen from AWS) is hashed.
@@ -236,7 +314,7 @@ fn account_key(id: &str) -> u64 {
     })
 }
 
-impl Run<'_> {
+impl Run {
     fn output(&self) -> std::sync::MutexGuard<'_, Output> {
         self.out.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -267,38 +345,79 @@ impl Run<'_> {
         (account_key(&account.id), index)
     }
 
-    /// Every account of the organization; on failure, a failure row and an empty list (the
-    /// account certwatch runs in is still scanned).
-    async fn list_accounts(&self, own_id: &str) -> Vec<OrgAccount> {
-        let mut accounts = Vec::new();
+    /// Lists the organization page by page and starts each page's accounts at once, each in a
+    /// task of its own; returns the number of accounts scanned once all of them are done. If the
+    /// organization cannot be listed (a failure row), the account certwatch runs in is still
+    /// scanned.
+    async fn scan_organization(self: Arc<Self>, own_id: String, events: Sender) -> u64 {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut started = 0u64;
+        let mut own_seen = false;
         let mut token = None;
         loop {
             let page = self
                 .limits
                 .organizations(self.aws.list_accounts_page(token.take()))
                 .await;
-            match page {
-                Ok((page, next)) => {
-                    accounts.extend(page);
-                    match next {
-                        Some(next) => token = Some(next),
-                        None => return accounts,
-                    }
-                }
+            let (page, next) = match page {
+                Ok(page) => page,
                 Err(error) => {
                     let own = OrgAccount {
-                        id: own_id.to_owned(),
+                        id: own_id.clone(),
                         name: String::new(),
                         state: "ACTIVE".to_owned(),
                     };
                     self.fail(&own, None, Stage::ListAccounts, None, &error);
-                    return Vec::new();
+                    (Vec::new(), None)
+                }
+            };
+            let mut accounts: Vec<OrgAccount> = page
+                .into_iter()
+                .filter(|a| self.config.accounts.keeps(a, &own_id))
+                .collect();
+            let last = next.is_none();
+            own_seen |= accounts.iter().any(|a| a.id == own_id);
+            if last && !own_seen && self.config.accounts.keeps_own(&own_id) {
+                accounts.push(OrgAccount {
+                    id: own_id.clone(),
+                    name: String::new(),
+                    state: "ACTIVE".to_owned(),
+                });
+            }
+            if !accounts.is_empty() {
+                let _ = events
+                    .send(Event::AccountsPlanned(accounts.len() as u64))
+                    .await;
+            }
+            for account in accounts {
+                // Never closed, so acquire cannot fail; without a permit the account still runs.
+                let slot = self.accounts.clone().acquire_owned().await.ok();
+                let run = self.clone();
+                let events = events.clone();
+                let is_own = account.id == own_id;
+                tasks.spawn(async move {
+                    run.scan_account(&account, is_own, &events).await;
+                    let _ = events.send(Event::AccountDone).await;
+                    drop(slot);
+                });
+                started += 1;
+                // Reap finished tasks as we go, so a large organization does not pile them up.
+                while let Some(done) = tasks.try_join_next() {
+                    propagate_panic(done);
                 }
             }
+            match next {
+                Some(next) => token = Some(next),
+                None => break,
+            }
         }
+        while let Some(done) = tasks.join_next().await {
+            propagate_panic(done);
+        }
+        started
     }
 
-    async fn scan_account(&self, account: &OrgAccount, is_own: bool) {
+    async fn scan_account(&self, account: &OrgAccount, is_own: bool, events: &Sender) {
         let config = if is_own {
             self.aws.own_config()
         } else {
@@ -332,11 +451,16 @@ impl Run<'_> {
                 }
             },
         };
-        self.progress.targets_planned(regions.len() as u64);
+        let _ = events
+            .send(Event::TargetsPlanned(regions.len() as u64))
+            .await;
+        // IAM is global: once the role is refused SearchCertificates in one region, the
+        // account's other regions list with ListCertificates straight away.
+        let search_denied = AtomicBool::new(false);
         futures::future::join_all(
             regions
                 .iter()
-                .map(|region| self.scan_target(account, &config, region)),
+                .map(|region| self.scan_target(account, &config, region, &search_denied, events)),
         )
         .await;
     }
@@ -361,14 +485,116 @@ impl Run<'_> {
         }
     }
 
-    async fn scan_target(&self, account: &OrgAccount, config: &SdkConfig, region: &str) {
+    async fn scan_target(
+        &self,
+        account: &OrgAccount,
+        config: &SdkConfig,
+        region: &str,
+        search_denied: &AtomicBool,
+        events: &Sender,
+    ) {
         // Never closed, so acquire cannot fail; without a permit the target still runs.
         let _slot = self.targets.acquire().await.ok();
         let acm = self.aws.acm(config, &account.id, region);
         let key = self.key(account, region);
+        let listing = match self.search(account, &acm, key, search_denied).await {
+            Some(listing) => listing,
+            None => {
+                if self.config.search_certificates {
+                    self.output().search_fallbacks += 1;
+                }
+                self.list(&acm, key).await
+            }
+        };
+        let listed = match listing {
+            Listing::RegionDisabled => {
+                tracing::debug!(account = %account.id, region, "region not enabled; skipped");
+                self.output().regions_skipped += 1;
+                let _ = events.send(Event::TargetDone(Vec::new())).await;
+                return;
+            }
+            Listing::Listed(listed, error) => {
+                if let Some(error) = &error {
+                    // What was listed before the failure is still reported: it is correct data.
+                    self.fail(account, Some(region), Stage::ListCertificates, None, error);
+                }
+                listed
+            }
+        };
+
+        let records: Vec<CertificateRecord> = stream::iter(listed)
+            .map(|facts| self.complete(account, &acm, key, facts))
+            .buffer_unordered(DESCRIBES_IN_FLIGHT)
+            .filter_map(|record| async { record })
+            .collect()
+            .await;
+        self.output().targets += 1;
+        let _ = events.send(Event::TargetDone(records)).await;
+    }
+
+    /// Every certificate of the target through SearchCertificates, or `None` to fall back to
+    /// ListCertificates: search is an optimisation, never the only path. A search that fails
+    /// part-way is dropped whole, so the fallback's describes cover every certificate.
+    async fn search(
+        &self,
+        account: &OrgAccount,
+        acm: &Acm,
+        key: throttle::Key,
+        search_denied: &AtomicBool,
+    ) -> Option<Listing> {
+        let unsupported = || {
+            self.search_unsupported
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+        };
+        if !self.config.search_certificates
+            || search_denied.load(Ordering::Relaxed)
+            || unsupported().contains(&key.1)
+        {
+            return None;
+        }
+        let mut found = Vec::new();
+        let mut token = None;
+        loop {
+            let page = patient(|| {
+                self.limits
+                    .search_certificates(key, acm.search_page(token.clone()))
+            })
+            .await;
+            match page {
+                Ok((page, next)) => {
+                    found.extend(page);
+                    match next {
+                        Some(next) => token = Some(next),
+                        None => return Some(Listing::Listed(found, None)),
+                    }
+                }
+                Err(error) if error.is_region_disabled() && found.is_empty() => {
+                    return Some(Listing::RegionDisabled)
+                }
+                Err(error) => {
+                    if error.is_access_denied() {
+                        search_denied.store(true, Ordering::Relaxed);
+                        tracing::info!(account = %account.id, %error,
+                            "SearchCertificates refused; listing this account with ListCertificates");
+                    } else if error.is_unsupported_operation() {
+                        if unsupported().insert(key.1) {
+                            tracing::info!(region = acm.region(), %error,
+                                "SearchCertificates not served; listing the region with ListCertificates");
+                        }
+                    } else {
+                        tracing::debug!(account = %account.id, %error,
+                            "SearchCertificates failed; listing this target with ListCertificates");
+                    }
+                    return None;
+                }
+            }
+        }
+    }
+
+    async fn list(&self, acm: &Acm, key: throttle::Key) -> Listing {
         let mut listed = Vec::new();
         let mut token = None;
-        let mut list_error = None;
         loop {
             let page = patient(|| {
                 self.limits
@@ -380,37 +606,15 @@ impl Run<'_> {
                     listed.extend(page);
                     match next {
                         Some(next) => token = Some(next),
-                        None => break,
+                        None => return Listing::Listed(listed, None),
                     }
                 }
                 Err(error) if error.is_region_disabled() && listed.is_empty() => {
-                    tracing::debug!(account = %account.id, region, "region not enabled; skipped");
-                    self.output().regions_skipped += 1;
-                    self.progress.target_done();
-                    return;
+                    return Listing::RegionDisabled
                 }
-                Err(error) => {
-                    list_error = Some(error);
-                    break;
-                }
+                Err(error) => return Listing::Listed(listed, Some(error)),
             }
         }
-        if let Some(error) = &list_error {
-            // What was listed before the failure is still reported: it is correct data.
-            self.fail(account, Some(region), Stage::ListCertificates, None, error);
-        }
-
-        let records: Vec<CertificateRecord> = stream::iter(listed)
-            .map(|facts| self.complete(account, &acm, key, facts))
-            .buffer_unordered(DESCRIBES_IN_FLIGHT)
-            .filter_map(|record| async { record })
-            .collect()
-            .await;
-        let mut out = self.output();
-        out.targets += 1;
-        out.certificates.extend(records);
-        drop(out);
-        self.progress.target_done();
     }
 
     /// Describes the certificate if the verdict needs it, then classifies it.
@@ -421,7 +625,7 @@ impl Run<'_> {
         key: throttle::Key,
         mut facts: CertificateFacts,
     ) -> Option<CertificateRecord> {
-        if needs_detail(&facts, self.now) {
+        if needs_detail(&facts, self.now, &self.config.policy) {
             let detail = patient(|| {
                 self.limits
                     .describe_certificate(key, acm.describe(facts.clone()))

@@ -32,25 +32,24 @@ pub struct AccountFilter {
     pub include_own_account: bool,
 }
 
-/// The accounts to scan, in organization order: ACTIVE ones that pass the filter. The account
-/// certwatch runs in is kept (or dropped) by `include_own_account` alone, and added if the
-/// organization could not be listed.
-pub fn select_accounts(
-    listed: Vec<OrgAccount>,
-    filter: &AccountFilter,
-    own: &OrgAccount,
-) -> Vec<OrgAccount> {
-    let mut out: Vec<OrgAccount> = listed
-        .into_iter()
-        .filter(|a| a.state == "ACTIVE")
-        .filter(|a| a.id != own.id)
-        .filter(|a| filter.include.is_empty() || filter.include.contains(&a.id))
-        .filter(|a| !filter.exclude.contains(&a.id))
-        .collect();
-    if filter.include_own_account && !filter.exclude.contains(&own.id) {
-        out.insert(0, own.clone());
+impl AccountFilter {
+    /// Whether to scan `account`, listed by organizations:ListAccounts: ACTIVE accounts that
+    /// pass the include/exclude lists. The account certwatch runs in (`own_id`) is kept or
+    /// dropped by `include_own_account` alone (and scanned even if the organization could not
+    /// be listed: see the scan).
+    pub fn keeps(&self, account: &OrgAccount, own_id: &str) -> bool {
+        if account.id == own_id {
+            return self.keeps_own(own_id);
+        }
+        account.state == "ACTIVE"
+            && (self.include.is_empty() || self.include.contains(&account.id))
+            && !self.exclude.contains(&account.id)
     }
-    out
+
+    /// Whether to scan the account certwatch runs in.
+    pub fn keeps_own(&self, own_id: &str) -> bool {
+        self.include_own_account && !self.exclude.iter().any(|id| id == own_id)
+    }
 }
 
 /// The regions to scan: the given ones, de-duplicated, with us-east-1 first.
@@ -76,11 +75,19 @@ mod tests {
         }
     }
 
+    fn select(listed: &[OrgAccount], filter: &AccountFilter, own: &str) -> Vec<String> {
+        listed
+            .iter()
+            .filter(|a| filter.keeps(a, own))
+            .map(|a| a.id.clone())
+            .collect()
+    }
+
     #[test]
     fn keeps_active_accounts_and_honours_filters() {
-        let own = acct("111111111111", "ACTIVE");
+        let own = "111111111111";
         let listed = vec![
-            own.clone(),
+            acct(own, "ACTIVE"),
             acct("222222222222", "ACTIVE"),
             acct("333333333333", "SUSPENDED"),
             acct("444444444444", "PENDING_CLOSURE"),
@@ -90,39 +97,36 @@ mod tests {
             include_own_account: true,
             ..AccountFilter::default()
         };
-        let ids = |v: Vec<OrgAccount>| v.into_iter().map(|a| a.id).collect::<Vec<_>>();
         assert_eq!(
-            ids(select_accounts(listed.clone(), &all, &own)),
-            ["111111111111", "222222222222", "555555555555"]
+            select(&listed, &all, own),
+            [own, "222222222222", "555555555555"]
         );
         let some = AccountFilter {
             include: vec!["222222222222".into(), "333333333333".into()],
             exclude: vec![],
             include_own_account: false,
         };
-        assert_eq!(
-            ids(select_accounts(listed.clone(), &some, &own)),
-            ["222222222222"]
-        );
+        assert_eq!(select(&listed, &some, own), ["222222222222"]);
+        assert!(!some.keeps_own(own));
         let excluded = AccountFilter {
             exclude: vec!["111111111111".into(), "555555555555".into()],
             include_own_account: true,
             ..AccountFilter::default()
         };
-        assert_eq!(
-            ids(select_accounts(listed, &excluded, &own)),
-            ["222222222222"]
-        );
+        assert_eq!(select(&listed, &excluded, own), ["222222222222"]);
+        assert!(!excluded.keeps_own(own));
     }
 
     #[test]
-    fn own_account_is_scanned_even_when_the_org_cannot_be_listed() {
-        let own = acct("111111111111", "ACTIVE");
-        let all = AccountFilter {
+    fn own_account_is_kept_by_its_own_switch_alone() {
+        let own = "111111111111";
+        let only = AccountFilter {
+            include: vec!["222222222222".into()],
+            exclude: vec![],
             include_own_account: true,
-            ..AccountFilter::default()
         };
-        assert_eq!(select_accounts(vec![], &all, &own), vec![own]);
+        assert!(only.keeps_own(own), "include lists member accounts");
+        assert!(only.keeps(&acct(own, "ACTIVE"), own));
     }
 
     #[test]

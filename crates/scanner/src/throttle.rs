@@ -22,6 +22,9 @@ pub struct Rates {
     pub list_certificates: f64,
     /// acm:DescribeCertificate, per account and region (quota 10).
     pub describe_certificate: f64,
+    /// acm:SearchCertificates, per account and region. AWS does not publish this quota; it is
+    /// paced like ListCertificates until it does.
+    pub search_certificates: f64,
     /// sts:AssumeRole from the calling account (quota 600).
     pub assume_role: f64,
     /// organizations:ListAccounts (quota undocumented and low).
@@ -35,6 +38,7 @@ impl Default for Rates {
         Rates {
             list_certificates: 0.8,
             describe_certificate: 8.0,
+            search_certificates: 0.8,
             assume_role: 480.0,
             organizations: 2.0,
             list_regions: 4.0,
@@ -48,6 +52,7 @@ impl Rates {
         [
             ("list_certificates", self.list_certificates),
             ("describe_certificate", self.describe_certificate),
+            ("search_certificates", self.search_certificates),
             ("assume_role", self.assume_role),
             ("organizations", self.organizations),
             ("list_regions", self.list_regions),
@@ -68,6 +73,7 @@ pub(crate) struct Limits {
     inflight: Semaphore,
     list_certificates: Keyed,
     describe_certificate: Keyed,
+    search_certificates: Keyed,
     list_regions: Keyed,
     assume_role: Direct,
     organizations: Direct,
@@ -103,6 +109,7 @@ impl Limits {
             inflight: Semaphore::new(max_concurrency),
             list_certificates: RateLimiter::keyed(quota(rates.list_certificates)),
             describe_certificate: RateLimiter::keyed(quota(rates.describe_certificate)),
+            search_certificates: RateLimiter::keyed(quota(rates.search_certificates)),
             list_regions: RateLimiter::keyed(quota(rates.list_regions)),
             assume_role: RateLimiter::direct(quota(rates.assume_role)),
             organizations: RateLimiter::direct(quota(rates.organizations)),
@@ -158,6 +165,18 @@ impl Limits {
         self.run(wait, call).await
     }
 
+    pub(crate) async fn search_certificates<T>(
+        &self,
+        key: Key,
+        call: impl Future<Output = T>,
+    ) -> T {
+        let wait = || {
+            self.search_certificates
+                .until_key_ready_with_jitter(&key, jitter())
+        };
+        self.run(wait, call).await
+    }
+
     pub(crate) async fn list_regions<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
         let wait = || {
             self.list_regions
@@ -183,6 +202,7 @@ impl Limits {
     pub(crate) fn forget_idle_keys(&self) {
         self.list_certificates.retain_recent();
         self.describe_certificate.retain_recent();
+        self.search_certificates.retain_recent();
         self.list_regions.retain_recent();
     }
 }

@@ -1,7 +1,10 @@
 //! The renewal rules. One file per finding code; each is a pure function of the certificate's
 //! facts, `now` and the policy. Adding a rule = one new file + one line in [`RULES`].
 
-use crate::facts::{CertStatus, CertType, CertificateFacts, DomainValidation, Reason};
+use crate::facts::{
+    CertStatus, CertType, CertificateFacts, DomainValidation, Reason, RenewalStatus,
+    ValidationMethod,
+};
 use crate::finding::{Code, Finding, Urgency};
 use crate::policy::Policy;
 use chrono::{DateTime, Duration, Utc};
@@ -59,14 +62,56 @@ pub fn classify(cert: &CertificateFacts, now: DateTime<Utc>, policy: &Policy) ->
     findings
 }
 
-/// Whether the list summary lacks something the verdict needs (validation method, renewal
-/// summary, failure reason, in-use ARNs), so the scanner must call DescribeCertificate.
-/// Imported, expired, revoked and CloudFront-managed certificates are judged from the summary.
-pub fn needs_detail(summary: &CertificateFacts, now: DateTime<Utc>) -> bool {
-    !(summary.is_expired(now)
+/// Whether the verdict needs `DescribeCertificate`: whether a rule could fire on a field the
+/// listing lacks (domain validation records and emails, the renewal's reason and age, the failure
+/// reason, the in-use ARNs).
+///
+/// Imported, expired, revoked and CloudFront-managed certificates are judged from any listing.
+/// After `ListCertificates` every other certificate is described. After `SearchCertificates`
+/// (validation method and renewal status known) only the few that can carry a finding are:
+/// a renewal under way or failed, a request not issued, an email-validated certificate (its
+/// finding names the emails), a renewal that should have started, and any value this version
+/// does not know. Invariant (tested below): for a certificate this returns `false` for, the
+/// verdict from the listing equals the verdict after describing it.
+pub fn needs_detail(summary: &CertificateFacts, now: DateTime<Utc>, policy: &Policy) -> bool {
+    if summary.is_expired(now)
         || summary.status == CertStatus::Revoked
         || summary.cert_type == CertType::Imported
-        || summary.managed_by_cloudfront())
+        || summary.managed_by_cloudfront()
+    {
+        return false;
+    }
+    let Some(search) = &summary.search else {
+        return true;
+    };
+    if summary.status != CertStatus::Issued
+        || !matches!(
+            summary.cert_type,
+            CertType::AmazonIssued | CertType::Private
+        )
+    {
+        return true;
+    }
+    if summary.cert_type == CertType::AmazonIssued
+        && !matches!(
+            search.validation_method,
+            Some(ValidationMethod::Dns | ValidationMethod::Http)
+        )
+    {
+        return true;
+    }
+    match &search.renewal_status {
+        None => {
+            // RENEWAL_NOT_STARTED lists the validation records to check.
+            let ctx = Ctx::new(summary, now, policy);
+            summary.renewal_eligible_by_use()
+                && ctx
+                    .window_opens()
+                    .is_some_and(|opened| now >= opened + Duration::days(policy.renewal_grace_days))
+        }
+        Some(RenewalStatus::Success) => false,
+        Some(_) => true,
+    }
 }
 
 /// What every rule sees.
@@ -313,15 +358,192 @@ mod tests {
 
     #[test]
     fn needs_detail_only_where_summary_is_not_enough() {
+        let p = Policy::default();
         let c = healthy();
-        assert!(needs_detail(&c, now()));
+        assert!(needs_detail(&c, now(), &p));
         let mut imported = c.clone();
         imported.cert_type = CertType::Imported;
-        assert!(!needs_detail(&imported, now()));
-        assert!(!needs_detail(&expires_in(c.clone(), -3), now()));
+        assert!(!needs_detail(&imported, now(), &p));
+        assert!(!needs_detail(&expires_in(c.clone(), -3), now(), &p));
         let mut unknown = c.clone();
         unknown.cert_type = CertType::parse("SOMETHING_NEW");
-        assert!(needs_detail(&unknown, now()), "unknown types are described");
+        assert!(
+            needs_detail(&unknown, now(), &p),
+            "unknown types are described"
+        );
+    }
+
+    #[test]
+    fn search_metadata_spares_the_describe_of_healthy_certificates() {
+        let p = Policy::default();
+        let plain = searched(&healthy());
+        assert!(!needs_detail(&plain, now(), &p));
+        let mut email = plain.clone();
+        email.search.as_mut().unwrap().validation_method = Some(ValidationMethod::Email);
+        assert!(
+            needs_detail(&email, now(), &p),
+            "email findings name the emails"
+        );
+        let mut renewing = plain.clone();
+        renewing.search.as_mut().unwrap().renewal_status = Some(RenewalStatus::PendingValidation);
+        assert!(needs_detail(&renewing, now(), &p));
+        let mut renewed = plain.clone();
+        renewed.search.as_mut().unwrap().renewal_status = Some(RenewalStatus::Success);
+        assert!(!needs_detail(&renewed, now(), &p));
+        // Window open (45 days for a 198-day certificate) + 3 days' grace, no renewal yet.
+        let late = searched(&expires_in(healthy(), 40));
+        assert!(
+            needs_detail(&late, now(), &p),
+            "RENEWAL_NOT_STARTED lists the CNAMEs"
+        );
+        let mut unused = late.clone();
+        unused.in_use = false;
+        unused.in_use_by.clear();
+        assert!(
+            !needs_detail(&unused, now(), &p),
+            "NOT_IN_USE needs no detail"
+        );
+        let mut unknown_method = plain.clone();
+        unknown_method.search.as_mut().unwrap().validation_method = None;
+        assert!(needs_detail(&unknown_method, now(), &p));
+    }
+
+    /// What SearchCertificates returns for a described certificate: the summary fields plus the
+    /// validation method and renewal status, without anything only DescribeCertificate has.
+    fn searched(described: &CertificateFacts) -> CertificateFacts {
+        let mut s = CertificateFacts::new(&described.account_id, &described.region, &described.arn);
+        s.domain_name = described.domain_name.clone();
+        s.subject_alternative_names = described.subject_alternative_names.clone();
+        s.cert_type = described.cert_type.clone();
+        s.status = described.status.clone();
+        s.key_algorithm = described.key_algorithm.clone();
+        s.not_before = described.not_before;
+        s.not_after = described.not_after;
+        s.created_at = described.created_at;
+        s.issued_at = described.issued_at;
+        s.imported_at = described.imported_at;
+        s.in_use = described.in_use || !described.in_use_by.is_empty();
+        s.exported = described.exported;
+        s.renewal_eligibility = described.renewal_eligibility.clone();
+        s.managed_by = described.managed_by.clone();
+        s.search = Some(crate::SearchMetadata {
+            validation_method: match described.cert_type {
+                CertType::AmazonIssued => described.validation_method().cloned(),
+                _ => None,
+            },
+            renewal_status: described
+                .renewal_summary
+                .as_ref()
+                .map(|r| r.renewal_status.clone()),
+        });
+        s
+    }
+
+    /// The invariant behind `needs_detail`: over every combination of type, status, validation
+    /// method, renewal state, use and date, a certificate judged from its search result alone
+    /// gets exactly the findings (codes, urgencies, words) it gets once described.
+    #[test]
+    fn undescribed_search_results_get_the_described_verdict() {
+        use crate::facts::{RenewalEligibility, ValidationStatus};
+        let policy = Policy::default();
+        let types = [
+            CertType::AmazonIssued,
+            CertType::Private,
+            CertType::Imported,
+        ];
+        let statuses = [
+            CertStatus::Issued,
+            CertStatus::PendingValidation,
+            CertStatus::Failed,
+            CertStatus::Inactive,
+            CertStatus::ValidationTimedOut,
+            CertStatus::Revoked,
+        ];
+        let methods = [
+            ValidationMethod::Dns,
+            ValidationMethod::Email,
+            ValidationMethod::Http,
+        ];
+        let renewals = [
+            None,
+            Some((RenewalStatus::PendingAutoRenewal, 10)),
+            Some((RenewalStatus::PendingAutoRenewal, 100)),
+            Some((RenewalStatus::PendingValidation, 10)),
+            Some((RenewalStatus::Success, 10)),
+            Some((RenewalStatus::Failed, 10)),
+        ];
+        let (mut judged, mut spared) = (0, 0);
+        for cert_type in &types {
+            for status in &statuses {
+                for method in &methods {
+                    for renewal in &renewals {
+                        for (in_use, exported) in [(true, false), (false, false), (false, true)] {
+                            for days in [-2, 3, 20, 40, 44, 50, 58, 70, 150] {
+                                let mut d = expires_in(healthy(), days);
+                                d.cert_type = cert_type.clone();
+                                d.status = status.clone();
+                                d.in_use = in_use;
+                                d.exported = exported;
+                                if !in_use {
+                                    d.in_use_by.clear();
+                                }
+                                d.renewal_eligibility = Some(if in_use || exported {
+                                    RenewalEligibility::Eligible
+                                } else {
+                                    RenewalEligibility::Ineligible
+                                });
+                                for dv in &mut d.domain_validation_options {
+                                    dv.validation_method = Some(method.clone());
+                                    if *method == ValidationMethod::Email {
+                                        dv.validation_emails =
+                                            vec![format!("admin@{}", dv.domain_name)];
+                                    }
+                                }
+                                d.renewal_summary =
+                                    renewal.as_ref().map(|(st, hours)| crate::RenewalSummary {
+                                        renewal_status: st.clone(),
+                                        renewal_status_reason: (*st == RenewalStatus::Failed)
+                                            .then_some(Reason::CaaError),
+                                        updated_at: Some(now() - Duration::hours(*hours)),
+                                        domain_validation_options: d
+                                            .domain_validation_options
+                                            .iter()
+                                            .cloned()
+                                            .map(|mut dv| {
+                                                dv.validation_status =
+                                                    Some(ValidationStatus::PendingValidation);
+                                                dv
+                                            })
+                                            .collect(),
+                                    });
+                                if *status == CertStatus::Failed {
+                                    d.failure_reason = Some(Reason::DomainNotAllowed);
+                                }
+                                let s = searched(&d);
+                                let mut listed = s.clone();
+                                listed.search = None;
+                                if !needs_detail(&listed, now(), &policy) {
+                                    // Judged from any listing, whichever API listed it.
+                                    continue;
+                                }
+                                judged += 1;
+                                if needs_detail(&s, now(), &policy) {
+                                    continue;
+                                }
+                                spared += 1;
+                                assert_eq!(
+                                    classify(&s, now(), &policy),
+                                    classify(&d, now(), &policy),
+                                    "search result judged differently from its detail: {d:#?}"
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Most combinations are not issued or have a renewal under way; the healthy ones remain.
+        assert!(spared >= 150, "only {spared} of {judged} spared a describe");
     }
 
     #[test]
