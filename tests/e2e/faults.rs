@@ -4,17 +4,12 @@
 //! bounded, the scan always ends, throttling slows a scan down without losing anything, paging is
 //! followed, hidden key types are asked for, and the store keeps a failed target's data.
 
-// The simulator helpers live in a file of their own beside the other peers; declared here so
-// that `support/mod.rs` needs no change.
-#[path = "support/sim.rs"]
-mod sim;
-
 use crate::support::http;
+use crate::support::sim::{scan, scan_config, start};
 use certwatch_core::{Report, Stage};
 use certwatch_scanner::Rates;
 use certwatch_sim::{Behaviour, Fault, FaultKind, GeneratorSpec, Latency, Quotas, Scenario};
 use chrono::{DateTime, SubsecRound, Utc};
-use sim::{scan, scan_config, start};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -263,18 +258,26 @@ async fn an_account_region_with_2500_certificates_is_listed_completely() {
     config.rates = Rates {
         describe_certificate: 5_000.0,
         list_certificates: 100.0,
+        search_certificates: 100.0,
         ..Rates::default()
     };
-    let report = scan(&server, &config, now).await;
+    let searched = scan(&server, &config, now).await;
+    config.search_certificates = false;
+    let listed = scan(&server, &config, now).await;
     server.shutdown().await;
 
-    assert!(report.failures.is_empty(), "{:#?}", report.failures);
-    let found = found(&report);
     let big = (GeneratorSpec::member_id(0), "us-east-1".to_owned());
-    assert_eq!(found[&big].len(), 2_500);
-    assert_eq!(found, expected(&scenario));
-    // Pages of 1,000: three for the big target, one for each of the two others.
-    assert_eq!(calls(&report, "acm:ListCertificates"), 3 + 2);
+    for report in [&searched, &listed] {
+        assert!(report.failures.is_empty(), "{:#?}", report.failures);
+        let found = found(report);
+        assert_eq!(found[&big].len(), 2_500);
+        assert_eq!(found, expected(&scenario));
+    }
+    // SearchCertificates pages of 500: five for the big target, one for each of the others.
+    assert_eq!(calls(&searched, "acm:SearchCertificates"), 5 + 2);
+    assert_eq!(calls(&searched, "acm:ListCertificates"), 0);
+    // ListCertificates pages of 1,000: three for the big target, one for each of the others.
+    assert_eq!(calls(&listed, "acm:ListCertificates"), 3 + 2);
 }
 
 const KEY_TYPES: &str = r#"
@@ -336,27 +339,29 @@ async fn ec_and_rsa_4096_appear_only_when_asked_for() {
     );
     assert!(!unfiltered.body.contains("rsa4096.example.com"));
 
-    // The scanner asks for every key type and sees all three.
-    let report = scan(
-        &server,
-        &scan_config(&["us-east-1"], Duration::from_secs(5)),
-        now,
-    )
-    .await;
+    // The scanner sees all three: SearchCertificates hides nothing, and where it falls back to
+    // ListCertificates (search off here) it asks for every key type.
+    let mut config = scan_config(&["us-east-1"], Duration::from_secs(5));
+    let searched = scan(&server, &config, now).await;
+    config.search_certificates = false;
+    let listed = scan(&server, &config, now).await;
     server.shutdown().await;
-    let domains: BTreeSet<_> = report
-        .certificates
-        .iter()
-        .filter_map(|c| c.facts.domain_name.as_deref())
-        .collect();
-    assert_eq!(
-        domains,
-        BTreeSet::from([
-            "ec256.example.com",
-            "rsa2048.example.com",
-            "rsa4096.example.com"
-        ])
-    );
+    assert_eq!(calls(&listed, "acm:ListCertificates"), 1);
+    for report in [&searched, &listed] {
+        let domains: BTreeSet<_> = report
+            .certificates
+            .iter()
+            .filter_map(|c| c.facts.domain_name.as_deref())
+            .collect();
+        assert_eq!(
+            domains,
+            BTreeSet::from([
+                "ec256.example.com",
+                "rsa2048.example.com",
+                "rsa4096.example.com"
+            ])
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

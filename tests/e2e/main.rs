@@ -5,5 +5,6 @@ mod demo;
 mod faults;
 mod permissions;
 mod scan_moto;
+mod search;
 mod serve;
 mod support;

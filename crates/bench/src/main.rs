@@ -32,6 +32,7 @@ use certwatch_sim::{Behaviour, GeneratorSpec, Latency, Quotas, Scenario};
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -71,6 +72,10 @@ struct Args {
     /// The scanner's `max_concurrency` (calls in flight; a quarter of it is accounts in flight).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
+    /// List with ListCertificates only (describe every certificate), as without the
+    /// acm:SearchCertificates permission.
+    #[arg(long)]
+    no_search: bool,
     /// Worker threads of the simulator's runtime (the scanner child uses the default).
     #[arg(long, default_value_t = 2)]
     sim_threads: usize,
@@ -88,6 +93,8 @@ enum Child {
         rate_percent: f64,
         #[arg(long)]
         concurrency: usize,
+        #[arg(long)]
+        no_search: bool,
     },
 }
 
@@ -110,6 +117,46 @@ struct Summary {
     /// CPU time (user + system) of the scanner process, seconds.
     cpu_s: f64,
     search_fallbacks: u64,
+    call_time: certwatch_core::CallTime,
+}
+
+/// The scan's progress, printed to stderr every 10 s: where a slow scan spends its time.
+#[derive(Default)]
+struct Counts {
+    accounts_planned: AtomicU64,
+    accounts_done: AtomicU64,
+    targets_planned: AtomicU64,
+    targets_done: AtomicU64,
+}
+
+impl Counts {
+    fn print(&self, elapsed: Duration) {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        eprintln!(
+            "  {:>6.0} s  accounts {} listed, {} done; account-regions {} planned, {} done; CPU {:.1} s",
+            elapsed.as_secs_f64(),
+            get(&self.accounts_planned),
+            get(&self.accounts_done),
+            get(&self.targets_planned),
+            get(&self.targets_done),
+            cpu_seconds()
+        );
+    }
+}
+
+impl certwatch_scanner::Progress for Counts {
+    fn accounts_planned(&self, accounts: u64) {
+        self.accounts_planned.fetch_add(accounts, Ordering::Relaxed);
+    }
+    fn targets_planned(&self, targets: u64) {
+        self.targets_planned.fetch_add(targets, Ordering::Relaxed);
+    }
+    fn target_done(&self) {
+        self.targets_done.fetch_add(1, Ordering::Relaxed);
+    }
+    fn account_done(&self) {
+        self.accounts_done.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// CPU time (user + system) of this process so far, seconds (0 where /proc is missing).
@@ -142,6 +189,7 @@ fn main() -> Result<()> {
             regions,
             rate_percent,
             concurrency,
+            no_search,
         }) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -151,6 +199,7 @@ fn main() -> Result<()> {
                 regions.clone(),
                 *rate_percent,
                 *concurrency,
+                !*no_search,
             ))?;
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())
@@ -242,6 +291,7 @@ async fn parent(args: &Args) -> Result<()> {
         .arg(args.rate_percent.to_string())
         .arg("--concurrency")
         .arg(args.concurrency.to_string())
+        .args(args.no_search.then_some("--no-search"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .output()
@@ -302,6 +352,13 @@ async fn parent(args: &Args) -> Result<()> {
         "  throttling            {} received by the scanner (simulator answered {sim_throttled} of {sim_requests} requests with a throttle)",
         summary.throttled
     );
+    let per_call = |ms: u64| ms as f64 / summary.api_calls.max(1) as f64;
+    println!(
+        "  time per call         {:.1} ms waiting for its quota, {:.1} ms for a permit, {:.1} ms in flight (mean)",
+        per_call(summary.call_time.quota_wait_ms),
+        per_call(summary.call_time.concurrency_wait_ms),
+        per_call(summary.call_time.in_flight_ms)
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     println!(
         "  CPU                   scanner {:.1} s ({:.0} µs per call), simulator {sim_cpu:.1} s: {:.0}% of {cores} cores over the wall time",
@@ -332,6 +389,7 @@ async fn child(
     regions: Vec<String>,
     rate_percent: f64,
     concurrency: usize,
+    search: bool,
 ) -> Result<Summary> {
     let base = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::from_static("us-east-1"))
@@ -355,6 +413,7 @@ async fn child(
             organizations: 10.0 * share,
             list_regions: 5.0 * share,
         },
+        search_certificates: search,
         ..ScanConfig::default()
     };
     // Certificates are counted per target as they arrive and then dropped, as a service that
@@ -383,15 +442,27 @@ async fn child(
             );
         }
     };
+    let progress = std::sync::Arc::new(Counts::default());
+    let ticker = tokio::spawn({
+        let progress = progress.clone();
+        let started = Instant::now();
+        async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                progress.print(started.elapsed());
+            }
+        }
+    });
     let report = certwatch_scanner::scan_each(
         &base,
         &config,
         chrono::Utc::now(),
-        &certwatch_scanner::NoProgress,
+        progress.as_ref(),
         &mut scanned,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
+    ticker.abort();
     let (slowest_target, slowest_target_s) = slowest;
     Ok(Summary {
         duration_ms: report.stats.duration_ms,
@@ -412,5 +483,6 @@ async fn child(
         peak_rss_kib: peak_rss_kib(),
         cpu_s: cpu_seconds(),
         search_fallbacks: report.stats.search_fallbacks,
+        call_time: report.stats.call_time,
     })
 }

@@ -18,5 +18,5 @@ pub use facts::{
 };
 pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
 pub use policy::{Policy, PolicyError, RenewalWindow};
-pub use report::{CertificateRecord, Failure, Report, Stage, Stats};
+pub use report::{CallTime, CertificateRecord, Failure, Report, Stage, Stats};
 pub use rules::{classify, needs_detail};

@@ -163,5 +163,19 @@ pub struct Stats {
     /// served (not counted when the config turns search off).
     #[serde(default)]
     pub search_fallbacks: u64,
+    /// Where the calls' time went, summed over every call: why a scan took as long as it did.
+    #[serde(default)]
+    pub call_time: CallTime,
     pub duration_ms: u64,
+}
+
+/// Milliseconds summed over every AWS call of a scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallTime {
+    /// Waiting for the API's rate limiter: the quota.
+    pub quota_wait_ms: u64,
+    /// Waiting for one of the `max_concurrency` in-flight permits.
+    pub concurrency_wait_ms: u64,
+    /// On the wire, SDK retries included.
+    pub in_flight_ms: u64,
 }

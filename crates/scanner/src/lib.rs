@@ -229,6 +229,7 @@ pub async fn scan_each(
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default(),
+            call_time: run.limits.timing.call_time(),
             duration_ms: started.elapsed().as_millis() as u64,
         },
         certificates: Vec::new(),

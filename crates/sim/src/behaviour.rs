@@ -10,6 +10,7 @@
 //! | API | default rate | bucket key |
 //! |---|---|---|
 //! | acm:ListCertificates | 1/s | (calling account, region) |
+//! | acm:SearchCertificates | 1/s (undocumented; ListCertificates' rate) | (calling account, region) |
 //! | acm:DescribeCertificate, acm:ListTagsForCertificate | 10/s | (calling account, region) |
 //! | sts:AssumeRole, sts:GetCallerIdentity | 600/s | (calling account, STS region) |
 //! | account:ListRegions | 5/s | calling account |
@@ -48,6 +49,9 @@ pub struct Quotas {
     /// Bucket size in seconds of refill (at least one token).
     pub burst_seconds: f64,
     pub list_certificates: f64,
+    /// AWS does not publish this quota; the default is ListCertificates' rate, the
+    /// conservative guess.
+    pub search_certificates: f64,
     pub describe_certificate: f64,
     pub assume_role: f64,
     pub list_regions: f64,
@@ -60,6 +64,7 @@ impl Default for Quotas {
             enabled: false,
             burst_seconds: 1.0,
             list_certificates: 1.0,
+            search_certificates: 1.0,
             describe_certificate: 10.0,
             assume_role: 600.0,
             list_regions: 5.0,
@@ -372,6 +377,7 @@ impl Engine {
 fn quota(q: &Quotas, service: Service, operation: &str) -> Option<(u8, f64)> {
     match (service, operation) {
         (Service::Acm, "ListCertificates") => Some((0, q.list_certificates)),
+        (Service::Acm, "SearchCertificates") => Some((5, q.search_certificates)),
         (Service::Acm, _) => Some((1, q.describe_certificate)),
         (Service::Sts, _) => Some((2, q.assume_role)),
         (Service::Account, _) => Some((3, q.list_regions)),
@@ -489,6 +495,19 @@ mod tests {
             })
             .count();
         assert_eq!(describes, 10);
+        // Search has its own bucket: the list throttled above does not drain it.
+        let search = |account: &str, region: &str| {
+            matches!(
+                engine
+                    .decide(Service::Acm, "SearchCertificates", account, account, region)
+                    .0,
+                Outcome::Serve
+            )
+        };
+        assert!(search("111111111111", "us-east-1"));
+        assert!(!search("111111111111", "us-east-1"), "1/s by default");
+        assert!(search("111111111111", "eu-west-1"));
+        assert!(!list("111111111111", "us-east-1"), "still throttled");
         match engine
             .decide(Service::Sts, "AssumeRole", "1", "2", "us-east-1")
             .0
@@ -555,5 +574,8 @@ mod tests {
         assert_eq!(b.faults[0].kind, FaultKind::Slow { delay_ms: 3000 });
         assert!(b.quotas.enabled);
         assert_eq!(b.quotas.describe_certificate, 10.0);
+        assert_eq!(b.quotas.search_certificates, 1.0);
+        let b: Behaviour = toml::from_str("[quotas]\nsearch_certificates = 0.5\n").expect("parses");
+        assert_eq!(b.quotas.search_certificates, 0.5);
     }
 }

@@ -32,6 +32,9 @@
 //! (`AccessDenied`, 403) for an unknown account, a role the account does not have,
 //! a caller account the role does not trust, a wrong external id, or an account
 //! with `deny_assume_role`.
+//! An account's `denied_actions` (e.g. `["acm:SearchCertificates"]`) refuse those
+//! ACM calls from inside the account with `AccessDeniedException`, as IAM does for a
+//! role that lacks the permission.
 //!
 //! # Served operations
 //! | Service | Protocol | Operations |
@@ -39,7 +42,7 @@
 //! | Organizations | awsJson1_1 | ListAccounts (≤ 20 per page, `State` and legacy `Status`), DescribeOrganization |
 //! | STS | awsQuery | GetCallerIdentity, AssumeRole |
 //! | Account | restJson1 | ListRegions (`POST /listRegions`) |
-//! | ACM | awsJson1_1 | ListCertificates (AWS's default key-type filter, real paging), DescribeCertificate, ListTagsForCertificate |
+//! | ACM | awsJson1_1 | ListCertificates (AWS's default key-type filter, real paging), SearchCertificates (no default filter; `FilterStatement` refused), DescribeCertificate, ListTagsForCertificate |
 //!
 //! ACM and regional STS answer `UnrecognizedClientException` /
 //! `InvalidClientTokenId` in an opt-in region the account has not enabled, as AWS

@@ -109,6 +109,13 @@ pub struct AccountSpec {
     /// Fault: every `AssumeRole` into this account answers `AccessDenied`.
     #[serde(default)]
     pub deny_assume_role: bool,
+    /// IAM actions this account's principals are refused, e.g.
+    /// `["acm:SearchCertificates"]`: a role deployed before that permission was added
+    /// to it. Such calls from this account answer `AccessDeniedException` (400) with
+    /// IAM's message. Only ACM operations the simulator serves can be named
+    /// (case-insensitive, as in IAM). Default none.
+    #[serde(default)]
+    pub denied_actions: Vec<String>,
     /// Faults per region of this account: `[accounts.faults.eu-west-1]`.
     #[serde(default)]
     pub faults: BTreeMap<String, RegionFaults>,
@@ -307,6 +314,19 @@ mod tests {
     }
 
     #[test]
+    fn denied_actions_are_canonical_acm_actions() {
+        let scenario = Scenario::from_toml(&format!(
+            "{HEAD}denied_actions = [\"ACM:searchcertificates\"]\n"
+        ))
+        .expect("IAM action names are case-insensitive");
+        let world = crate::world::World::resolve(&scenario, crate::world::validation_clock())
+            .expect("resolves");
+        let account = world.account("111122223333").expect("account");
+        assert!(account.denies("acm:SearchCertificates"));
+        assert!(!account.denies("acm:ListCertificates"));
+    }
+
+    #[test]
     fn syntax_errors_name_the_key_and_line() {
         let text = format!("{HEAD}colour = \"red\"\n");
         let message = Scenario::from_toml(&text)
@@ -344,6 +364,16 @@ mod tests {
         assert_eq!(
             invalid_key(&format!("{HEAD}opt_in_regions = [\"us-east-1\"]\n")),
             "accounts[0].opt_in_regions[0]"
+        );
+        assert_eq!(
+            invalid_key(&format!(
+                "{HEAD}denied_actions = [\"acm:ListCertificates\", \"acm:SearchCertificate\"]\n"
+            )),
+            "accounts[0].denied_actions[1]"
+        );
+        assert_eq!(
+            invalid_key(&format!("{HEAD}denied_actions = [\"sts:AssumeRole\"]\n")),
+            "accounts[0].denied_actions[0]"
         );
         assert_eq!(
             invalid_key(&format!(
@@ -414,6 +444,7 @@ mod tests {
             trusted_accounts: Some(vec!["111122223333".into()]),
             max_session_seconds: Some(3600),
             deny_assume_role: true,
+            denied_actions: vec!["acm:SearchCertificates".into()],
             faults: BTreeMap::from([(
                 "us-east-1".into(),
                 RegionFaults {

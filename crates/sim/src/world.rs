@@ -10,6 +10,7 @@ use crate::regions::{self, RegionKind};
 use crate::scenario::{
     AccountSpec, CertificateSpec, RegionFaults, RenewalSpec, Scenario, ScenarioError,
 };
+use crate::services::acm;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -55,6 +56,9 @@ pub struct Account {
     pub trusted_accounts: Vec<String>,
     pub max_session_seconds: i64,
     pub deny_assume_role: bool,
+    /// IAM actions refused to every principal of the account, canonical
+    /// (`acm:SearchCertificates`).
+    pub denied_actions: BTreeSet<String>,
     pub faults: BTreeMap<String, RegionFaults>,
     /// In scenario order, which is also `ListCertificates` order.
     pub certificates: Vec<Certificate>,
@@ -78,6 +82,12 @@ impl Account {
 
     pub fn region_faults(&self, region: &str) -> Option<&RegionFaults> {
         self.faults.get(region)
+    }
+
+    /// Whether IAM refuses `action` (`service:Operation`, canonical case) to the
+    /// account's principals.
+    pub fn denies(&self, action: &str) -> bool {
+        self.denied_actions.contains(action)
     }
 }
 
@@ -322,6 +332,33 @@ impl World {
             }
         }
 
+        let mut denied_actions = BTreeSet::new();
+        for (i, action) in spec.denied_actions.iter().enumerate() {
+            // IAM action names are case-insensitive; the simulator keeps AWS's spelling.
+            let operation = action.split_once(':').and_then(|(service, name)| {
+                if !service.eq_ignore_ascii_case("acm") {
+                    return None;
+                }
+                acm::OPERATIONS
+                    .iter()
+                    .find(|op| op.eq_ignore_ascii_case(name))
+            });
+            match operation {
+                Some(operation) => {
+                    denied_actions.insert(format!("acm:{operation}"));
+                }
+                None => {
+                    return Err(ScenarioError::invalid(
+                        format!("{key}.denied_actions[{i}]"),
+                        format!(
+                        "{action:?} is not an action the simulator serves and can deny (acm:{})",
+                        acm::OPERATIONS.join(", acm:")
+                    ),
+                    ))
+                }
+            }
+        }
+
         let max_session_seconds = spec.max_session_seconds.unwrap_or(3600);
         if !(3600..=43200).contains(&max_session_seconds) {
             return Err(ScenarioError::invalid(
@@ -370,6 +407,7 @@ impl World {
                 .unwrap_or_else(|| vec![self.management.clone()]),
             max_session_seconds,
             deny_assume_role: spec.deny_assume_role,
+            denied_actions,
             faults: spec.faults.clone(),
             certificates: Vec::with_capacity(spec.certificates.len()),
         };

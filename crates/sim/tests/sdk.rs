@@ -6,11 +6,16 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_acm::error::ProvideErrorMetadata;
 use aws_sdk_acm::types::{
-    CertificateStatus, CertificateType, DomainStatus, FailureReason, Filters, KeyAlgorithm,
-    RenewalStatus, ValidationMethod,
+    AcmCertificateMetadata, CertificateFilter, CertificateFilterStatement,
+    CertificateKeyPairOrigin, CertificateSearchResult, CertificateStatus, CertificateType,
+    DomainStatus, FailureReason, Filters, KeyAlgorithm, RenewalEligibility, RenewalStatus,
+    SearchCertificatesSortBy, SearchCertificatesSortOrder, ValidationMethod,
 };
 use aws_sdk_organizations::types::{AccountState, AccountStatus};
-use certwatch_sim::{serve, GeneratorSpec, Scenario, SimServer, GENERATED_MANAGEMENT};
+use certwatch_sim::{
+    serve, serve_with, AccountSpec, Behaviour, CertificateSpec, Fault, FaultKind, GeneratorSpec,
+    OrganizationSpec, Quotas, Scenario, SimServer, GENERATED_MANAGEMENT,
+};
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::BTreeSet;
 
@@ -860,5 +865,612 @@ async fn unknown_operations_and_request_count() {
     let err = org.list_roots().send().await.expect_err("not simulated");
     assert_eq!(err.code(), Some("UnknownOperationException"));
     assert_eq!(server.request_count(), 3);
+    server.shutdown().await;
+}
+
+/// Every page of an unfiltered SearchCertificates, with the page count.
+async fn search_all(
+    acm: &aws_sdk_acm::Client,
+    max_results: Option<i32>,
+) -> (Vec<CertificateSearchResult>, usize) {
+    let mut results = Vec::new();
+    let mut pages = 0;
+    let mut token = None;
+    loop {
+        let out = acm
+            .search_certificates()
+            .set_max_results(max_results)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("search certificates");
+        pages += 1;
+        assert!(
+            out.results().len() <= max_results.unwrap_or(100) as usize,
+            "page larger than MaxResults"
+        );
+        results.extend(out.results().to_vec());
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return (results, pages);
+        }
+    }
+}
+
+fn metadata(r: &CertificateSearchResult) -> &AcmCertificateMetadata {
+    r.certificate_metadata()
+        .and_then(|m| m.as_acm_certificate_metadata().ok())
+        .expect("AcmCertificateMetadata")
+}
+
+fn common_name(r: &CertificateSearchResult) -> &str {
+    r.x509_attributes()
+        .and_then(|x| x.subject())
+        .and_then(|s| s.common_name())
+        .expect("subject common name")
+}
+
+fn certificate(region: &str, domain: &str) -> CertificateSpec {
+    CertificateSpec {
+        region: region.into(),
+        domain: domain.into(),
+        expires_in_days: Some(90.0),
+        ..CertificateSpec::default()
+    }
+}
+
+fn one_account(regions: &[&str], certificates: Vec<CertificateSpec>) -> Scenario {
+    Scenario {
+        organization: OrganizationSpec {
+            management_account_id: MANAGEMENT.into(),
+            regions: Some(regions.iter().map(|r| (*r).to_owned()).collect()),
+            ..OrganizationSpec::default()
+        },
+        accounts: vec![AccountSpec {
+            id: MANAGEMENT.into(),
+            name: "management".into(),
+            certificates,
+            ..AccountSpec::default()
+        }],
+    }
+}
+
+#[tokio::test]
+async fn search_pages_through_a_large_account_region_once() {
+    let mut certificates: Vec<CertificateSpec> = (0..2_500)
+        .map(|i| CertificateSpec {
+            // Every seventh has a key ListCertificates hides by default.
+            key_algorithm: (i % 7 == 0).then(|| "EC_prime256v1".to_owned()),
+            ..certificate("us-east-1", &format!("host-{i}.example.com"))
+        })
+        .collect();
+    certificates.extend((0..3).map(|i| certificate("eu-west-1", &format!("eu-{i}.example.com"))));
+    let server = start(one_account(&["us-east-1", "eu-west-1"], certificates)).await;
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+
+    let (results, pages) = search_all(&acm, Some(500)).await;
+    assert_eq!(pages, 5);
+    let arns: Vec<&str> = results
+        .iter()
+        .map(|r| r.certificate_arn().expect("arn"))
+        .collect();
+    let unique: BTreeSet<&str> = arns.iter().copied().collect();
+    assert_eq!(arns.len(), 2_500);
+    assert_eq!(unique.len(), 2_500, "every ARN once");
+    let listed: BTreeSet<String> = acm
+        .list_certificates()
+        .includes(all_key_types())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("list certificates")
+        .iter()
+        .filter_map(|s| s.certificate_arn().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        unique,
+        listed.iter().map(String::as_str).collect::<BTreeSet<_>>(),
+        "the same certificates as a ListCertificates of every key type, no other region's"
+    );
+
+    let (results, pages) = search_all(&acm, None).await;
+    assert_eq!(pages, 25, "100 per page by default");
+    let unique: BTreeSet<_> = results.iter().filter_map(|r| r.certificate_arn()).collect();
+    assert_eq!((results.len(), unique.len()), (2_500, 2_500));
+
+    // The SDK's paginator gets the same.
+    let items = acm
+        .search_certificates()
+        .max_results(500)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("paginator");
+    assert_eq!(items.len(), 2_500);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_has_no_default_key_or_origin_filter() {
+    let server = start(one_account(
+        &["us-east-1"],
+        vec![
+            certificate("us-east-1", "rsa2048.example.com"),
+            CertificateSpec {
+                key_algorithm: Some("EC_prime256v1".into()),
+                ..certificate("us-east-1", "ec.example.com")
+            },
+            CertificateSpec {
+                key_algorithm: Some("RSA_4096".into()),
+                cert_type: Some("IMPORTED".into()),
+                ..certificate("us-east-1", "rsa4096.example.com")
+            },
+            CertificateSpec {
+                key_pair_origin: Some("ACME".into()),
+                ..certificate("us-east-1", "acme.example.com")
+            },
+            CertificateSpec {
+                status: Some("EXPIRED".into()),
+                expires_in_days: Some(-3.0),
+                ..certificate("us-east-1", "expired.example.com")
+            },
+        ],
+    ))
+    .await;
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+    assert_eq!(
+        list_domains(&acm, None).await,
+        vec!["rsa2048.example.com", "expired.example.com"],
+        "ListCertificates hides the EC, RSA_4096 and ACME ones by default"
+    );
+    let (results, _) = search_all(&acm, None).await;
+    let names: Vec<&str> = results.iter().map(common_name).collect();
+    assert_eq!(
+        names,
+        vec![
+            "rsa2048.example.com",
+            "ec.example.com",
+            "rsa4096.example.com",
+            "acme.example.com",
+            "expired.example.com"
+        ]
+    );
+    let x509 = |i: usize| results[i].x509_attributes().expect("X509Attributes");
+    assert_eq!(x509(1).key_algorithm(), Some(&KeyAlgorithm::EcPrime256v1));
+    assert_eq!(x509(2).key_algorithm(), Some(&KeyAlgorithm::Rsa4096));
+    assert_eq!(
+        metadata(&results[3]).certificate_key_pair_origin(),
+        Some(&CertificateKeyPairOrigin::Acme)
+    );
+    assert_eq!(
+        metadata(&results[4]).status(),
+        Some(&CertificateStatus::Expired)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_results_carry_what_the_scenario_says() {
+    let scenario = Scenario::from_toml(&format!(
+        r#"
+[organization]
+management_account_id = "{MANAGEMENT}"
+regions = ["us-east-1"]
+[[accounts]]
+id = "{MANAGEMENT}"
+name = "management"
+
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "*.example.org"
+sans = ["example.org"]
+validation = "EMAIL"
+expires_in_days = 150
+in_use_by = ["arn:aws:cloudfront::{MANAGEMENT}:distribution/E5ORGEXAMPLE11"]
+
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "billing.example.com"
+expires_in_days = 35
+in_use_by = ["arn:aws:elasticloadbalancing:us-east-1:{MANAGEMENT}:loadbalancer/app/billing/1"]
+[accounts.certificates.renewal]
+status = "FAILED"
+reason = "OTHER"
+
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "promo.example.net"
+type = "IMPORTED"
+expires_in_days = 5
+lifetime_days = 90
+imported_days_ago = 85
+
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "test.example.com"
+status = "PENDING_VALIDATION"
+created_days_ago = 4
+"#
+    ))
+    .expect("scenario");
+    let server = start(scenario).await;
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+    let (results, _) = search_all(&acm, None).await;
+    assert_eq!(results.len(), 4);
+    let find = |name: &str| {
+        results
+            .iter()
+            .find(|r| common_name(r) == name)
+            .unwrap_or_else(|| panic!("{name} found"))
+    };
+    let sans = |r: &CertificateSearchResult| -> Vec<String> {
+        r.x509_attributes()
+            .expect("X509Attributes")
+            .subject_alternative_names()
+            .iter()
+            .map(|g| g.as_dns_name().expect("DnsName").clone())
+            .collect()
+    };
+    let not_after = |r: &CertificateSearchResult| {
+        r.x509_attributes()
+            .and_then(|x| x.not_after())
+            .map(|t| t.secs())
+    };
+    let day = 86_400;
+
+    let email = find("*.example.org");
+    let m = metadata(email);
+    assert_eq!(m.r#type(), Some(&CertificateType::AmazonIssued));
+    assert_eq!(m.status(), Some(&CertificateStatus::Issued));
+    assert_eq!(m.validation_method(), Some(&ValidationMethod::Email));
+    assert_eq!(
+        m.renewal_status(),
+        None,
+        "no RenewalSummary, no RenewalStatus"
+    );
+    assert_eq!(m.in_use(), Some(true));
+    assert_eq!(m.renewal_eligibility(), Some(&RenewalEligibility::Eligible));
+    assert_eq!(sans(email), vec!["*.example.org", "example.org"]);
+    assert_eq!(not_after(email), Some(now().timestamp() + 150 * day));
+    let x = email.x509_attributes().expect("X509Attributes");
+    assert_eq!(x.key_algorithm(), Some(&KeyAlgorithm::Rsa2048));
+    assert_eq!(
+        x.not_before().map(|t| t.secs()),
+        Some(now().timestamp() - 48 * day)
+    );
+    assert!(x.serial_number().is_some_and(|s| !s.is_empty()));
+    assert!(x.issuer().and_then(|i| i.common_name()).is_some());
+    assert!(!x.key_usages().is_empty() && !x.extended_key_usages().is_empty());
+    assert!(email.certificate_arn().is_some_and(
+        |a| a.starts_with(&format!("arn:aws:acm:us-east-1:{MANAGEMENT}:certificate/"))
+    ));
+
+    let failed = metadata(find("billing.example.com"));
+    assert_eq!(failed.renewal_status(), Some(&RenewalStatus::Failed));
+    assert_eq!(failed.validation_method(), Some(&ValidationMethod::Dns));
+    assert_eq!(failed.in_use(), Some(true));
+    assert_eq!(
+        not_after(find("billing.example.com")),
+        Some(now().timestamp() + 35 * day)
+    );
+
+    let imported = find("promo.example.net");
+    let m = metadata(imported);
+    assert_eq!(m.r#type(), Some(&CertificateType::Imported));
+    assert_eq!(
+        m.validation_method(),
+        None,
+        "IMPORTED: no validation method"
+    );
+    assert_eq!(m.renewal_status(), None);
+    assert_eq!(m.in_use(), Some(false));
+    assert_eq!(
+        m.certificate_key_pair_origin(),
+        Some(&CertificateKeyPairOrigin::CustomerProvided)
+    );
+    assert_eq!(
+        m.imported_at().map(|t| t.secs()),
+        Some(now().timestamp() - 85 * day)
+    );
+    assert!(m.issued_at().is_none());
+    assert_eq!(not_after(imported), Some(now().timestamp() + 5 * day));
+
+    let pending = find("test.example.com");
+    let m = metadata(pending);
+    assert_eq!(m.status(), Some(&CertificateStatus::PendingValidation));
+    assert_eq!(m.validation_method(), Some(&ValidationMethod::Dns));
+    assert_eq!(
+        m.created_at().map(|t| t.secs()),
+        Some(now().timestamp() - 4 * day)
+    );
+    assert!(m.issued_at().is_none());
+    let x = pending.x509_attributes().expect("X509Attributes");
+    assert!(x.not_after().is_none() && x.not_before().is_none());
+    assert!(x.serial_number().is_none() && x.issuer().is_none());
+    assert_eq!(sans(pending), vec!["test.example.com"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_validates_its_input() {
+    let server = start(one_account(
+        &["us-east-1"],
+        vec![
+            CertificateSpec {
+                expires_in_days: Some(30.0),
+                ..certificate("us-east-1", "b.example.com")
+            },
+            CertificateSpec {
+                expires_in_days: Some(10.0),
+                ..certificate("us-east-1", "a.example.com")
+            },
+            CertificateSpec {
+                expires_in_days: Some(30.0),
+                ..certificate("us-east-1", "c.example.com")
+            },
+            CertificateSpec {
+                status: Some("PENDING_VALIDATION".into()),
+                expires_in_days: None,
+                ..certificate("us-east-1", "d.example.com")
+            },
+        ],
+    ))
+    .await;
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+    for size in [501, 0] {
+        let err = acm
+            .search_certificates()
+            .max_results(size)
+            .send()
+            .await
+            .expect_err("MaxResults out of range");
+        assert_eq!(err.code(), Some("ValidationException"), "{size}");
+        assert!(err.message().is_some_and(|m| m.contains("maxResults")));
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    }
+    let (results, _) = search_all(&acm, Some(500)).await;
+    assert_eq!(results.len(), 4, "500 is allowed");
+
+    let filter = CertificateFilterStatement::Filter(CertificateFilter::CertificateArn(
+        results[0].certificate_arn().expect("arn").to_owned(),
+    ));
+    let err = acm
+        .search_certificates()
+        .filter_statement(filter)
+        .send()
+        .await
+        .expect_err("filters are not simulated");
+    assert_eq!(err.code(), Some("ValidationException"));
+    assert!(
+        err.message().is_some_and(|m| m.contains("FilterStatement")),
+        "{:?}",
+        err.message()
+    );
+
+    let err = acm
+        .search_certificates()
+        .next_token("not-a-token")
+        .send()
+        .await
+        .expect_err("bad token");
+    assert_eq!(err.code(), Some("ValidationException"));
+
+    // Sorting is stable both ways; the pending request has no NotAfter and sorts first.
+    let sorted = |order: SearchCertificatesSortOrder| {
+        let acm = acm.clone();
+        async move {
+            let out = acm
+                .search_certificates()
+                .sort_by(SearchCertificatesSortBy::NotAfter)
+                .sort_order(order)
+                .send()
+                .await
+                .expect("sorted");
+            out.results()
+                .iter()
+                .map(|r| common_name(r).to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        sorted(SearchCertificatesSortOrder::Ascending).await,
+        [
+            "d.example.com",
+            "a.example.com",
+            "b.example.com",
+            "c.example.com"
+        ]
+    );
+    assert_eq!(
+        sorted(SearchCertificatesSortOrder::Descending).await,
+        [
+            "b.example.com",
+            "c.example.com",
+            "a.example.com",
+            "d.example.com"
+        ]
+    );
+    let err = acm
+        .search_certificates()
+        .sort_by(SearchCertificatesSortBy::from("DOMAIN"))
+        .send()
+        .await
+        .expect_err("unknown sort field");
+    assert_eq!(err.code(), Some("ValidationException"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_has_its_own_quota_per_account_region() {
+    let mut scenario = one_account(
+        &["us-east-1", "eu-west-1"],
+        vec![certificate("us-east-1", "a.example.com")],
+    );
+    scenario.accounts.push(AccountSpec {
+        id: PAYMENTS.into(),
+        name: "payments".into(),
+        ..AccountSpec::default()
+    });
+    // Slow enough that no token comes back during the test, however slow the machine.
+    let behaviour = Behaviour {
+        quotas: Quotas {
+            enabled: true,
+            list_certificates: 0.01,
+            search_certificates: 0.01,
+            ..Quotas::default()
+        },
+        ..Behaviour::default()
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let server = serve_with(scenario, now(), behaviour)
+        .await
+        .expect("simulator starts");
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+
+    acm.search_certificates()
+        .send()
+        .await
+        .expect("first search");
+    let err = acm
+        .search_certificates()
+        .send()
+        .await
+        .expect_err("bucket empty");
+    assert_eq!(err.code(), Some("ThrottlingException"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+    acm.list_certificates()
+        .send()
+        .await
+        .expect("ListCertificates has its own bucket");
+    let err = acm
+        .list_certificates()
+        .send()
+        .await
+        .expect_err("list empty");
+    assert_eq!(err.code(), Some("ThrottlingException"));
+    let err = acm
+        .search_certificates()
+        .send()
+        .await
+        .expect_err("a list did not refill search");
+    assert_eq!(err.code(), Some("ThrottlingException"));
+
+    let acm_eu = aws_sdk_acm::Client::new(&ambient_config(&server, "eu-west-1").await);
+    acm_eu
+        .search_certificates()
+        .send()
+        .await
+        .expect("other region, other bucket");
+    let payments = aws_sdk_acm::Client::new(&assumed(&server, PAYMENTS, "us-east-1").await);
+    payments
+        .search_certificates()
+        .send()
+        .await
+        .expect("other account, other bucket");
+    assert_eq!(server.throttled_count(), 3);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn denied_actions_refuse_search_in_that_account_only() {
+    let demo = Scenario::demo();
+    let denied: Vec<&AccountSpec> = demo
+        .accounts
+        .iter()
+        .filter(|a| !a.denied_actions.is_empty())
+        .collect();
+    assert_eq!(denied.len(), 1, "exactly one demo account");
+    let account = denied[0];
+    assert_eq!(account.id, MARKETING);
+    assert_eq!(account.denied_actions, vec!["acm:SearchCertificates"]);
+    assert!(!account.deny_assume_role && account.state.is_none());
+    assert_ne!(account.id, demo.management_account_id());
+
+    let server = start(demo).await;
+    for region in ["us-east-1", "eu-west-1"] {
+        let marketing = aws_sdk_acm::Client::new(&assumed(&server, MARKETING, region).await);
+        let err = marketing
+            .search_certificates()
+            .send()
+            .await
+            .expect_err("denied");
+        assert_eq!(err.code(), Some("AccessDeniedException"));
+        assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(400));
+        assert_eq!(
+            err.message(),
+            Some(format!(
+                "User: arn:aws:sts::{MARKETING}:assumed-role/{ROLE}/certwatch is not authorized to perform: acm:SearchCertificates because no identity-based policy allows the acm:SearchCertificates action"
+            ).as_str())
+        );
+        assert!(
+            !list_domains(&marketing, Some(all_key_types()))
+                .await
+                .is_empty(),
+            "ListCertificates still works in {region}"
+        );
+    }
+    let payments = aws_sdk_acm::Client::new(&assumed(&server, PAYMENTS, "eu-west-1").await);
+    let (results, _) = search_all(&payments, None).await;
+    let names: Vec<&str> = results.iter().map(common_name).collect();
+    assert!(names.contains(&"fraud-api.example.com"), "{names:?}");
+    assert_eq!(
+        names.len(),
+        list_domains(&payments, Some(all_key_types())).await.len()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn search_gets_the_faults_of_every_acm_call() {
+    let mut scenario = one_account(
+        &[
+            "us-east-1",
+            "us-east-2",
+            "us-west-1",
+            "us-west-2",
+            "eu-west-1",
+            "eu-south-1",
+        ],
+        Vec::new(),
+    );
+    scenario.accounts[0].faults.insert(
+        "us-east-1".into(),
+        certwatch_sim::RegionFaults {
+            acm_error: Some("InternalFailure".into()),
+        },
+    );
+    let at = |kind: FaultKind, region: &str| Fault::at(kind, MANAGEMENT, Some(region));
+    let behaviour = Behaviour {
+        faults: vec![
+            at(FaultKind::ServerError, "us-east-2"),
+            at(FaultKind::DenyAcm, "us-west-1"),
+            at(FaultKind::MalformedBody, "us-west-2"),
+            at(FaultKind::ConnectionReset, "eu-west-1"),
+        ],
+        ..Behaviour::default()
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let server = serve_with(scenario, now(), behaviour)
+        .await
+        .expect("simulator starts");
+    for (region, code) in [
+        ("us-east-1", Some("InternalFailure")),
+        ("us-east-2", Some("InternalFailure")),
+        ("us-west-1", Some("AccessDeniedException")),
+        ("us-west-2", None),
+        ("eu-west-1", None),
+        ("eu-south-1", Some("UnrecognizedClientException")),
+    ] {
+        let acm = aws_sdk_acm::Client::new(&ambient_config(&server, region).await);
+        let list = acm.list_certificates().send().await.expect_err(region);
+        let search = acm.search_certificates().send().await.expect_err(region);
+        assert_eq!(list.code(), code, "{region}");
+        assert_eq!(search.code(), code, "{region}");
+    }
+    assert_eq!(server.faulted_count(), 8);
     server.shutdown().await;
 }

@@ -126,3 +126,33 @@ async fn sts_speaks_xml() {
     assert_eq!(server.request_count(), 2);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn search_results_are_unions_without_nulls() {
+    let server = server().await;
+    let searched = exchange(
+        &server.endpoint(),
+        &[
+            ("x-amz-target", "CertificateManager.SearchCertificates"),
+            ("content-type", "application/x-amz-json-1.1"),
+            ("authorization", AUTH_ACM),
+        ],
+        r#"{"MaxResults": 1}"#,
+    )
+    .await;
+    assert!(searched.starts_with("HTTP/1.1 200"), "{searched}");
+    let body = searched.split("\r\n\r\n").nth(1).expect("body");
+    assert!(
+        !body.contains("null"),
+        "absent members are left out: {body}"
+    );
+    assert!(body.contains(r#""CertificateMetadata":{"AcmCertificateMetadata":{"#));
+    assert!(body.contains(r#""Subject":{"CommonName":"www.example.com"}"#));
+    assert!(body.contains(
+        r#""SubjectAlternativeNames":[{"DnsName":"www.example.com"},{"DnsName":"example.com"}]"#
+    ));
+    assert!(body.contains(r#""KeyAlgorithm":"RSA_2048""#));
+    assert!(body.contains(r#""RenewalStatus":"SUCCESS""#));
+    assert!(body.contains(r#""NextToken":""#));
+    server.shutdown().await;
+}

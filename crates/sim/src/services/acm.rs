@@ -1,11 +1,24 @@
-//! AWS Certificate Manager (awsJson1_1): `ListCertificates`, `DescribeCertificate`,
-//! `ListTagsForCertificate`.
+//! AWS Certificate Manager (awsJson1_1): `ListCertificates`, `SearchCertificates`,
+//! `DescribeCertificate`, `ListTagsForCertificate`.
 //!
 //! Calls land in the caller's account and the signed region; nothing crosses
 //! account-regions. `ListCertificates` applies AWS's default filters (only
 //! RSA_1024/RSA_2048 keys, no ACME key pairs) when the caller does not ask for
 //! more, because a scanner that forgets `Includes.keyTypes` must miss certificates
 //! here exactly as it would in AWS.
+//!
+//! `SearchCertificates` has no such default: it returns every certificate of the
+//! account-region (any key, any origin, any status) as `X509Attributes` plus
+//! `AcmCertificateMetadata`, which carries `ValidationMethod` and `RenewalStatus`.
+//! Pages hold `MaxResults` (1..=500, default 100). Its `FilterStatement` is not
+//! simulated: a request with one answers `ValidationException` rather than results
+//! that might be wrong. `SortBy` (with an optional `SortOrder`) is honoured: stable,
+//! so ties keep scenario order; absent values sort first in ascending order.
+//!
+//! An account's `denied_actions` (scenario) refuse those actions to every caller in
+//! the account with IAM's `AccessDeniedException` (a role deployed before a
+//! permission was added to it). IAM answers before the service does, so the denial
+//! comes before the account-region's `acm_error` fault and before input validation.
 
 use super::{json_input, validation_message, Ctx};
 use crate::paging;
@@ -17,6 +30,41 @@ use serde_json::{json, Map, Value};
 const DEFAULT_KEY_TYPES: &[&str] = &["RSA_1024", "RSA_2048"];
 const DEFAULT_KEY_PAIR_ORIGINS: &[&str] = &["AWS_MANAGED", "CUSTOMER_PROVIDED"];
 const MAX_ITEMS: i64 = 1000;
+const SEARCH_MAX_RESULTS: i64 = 500;
+const SEARCH_DEFAULT_RESULTS: i64 = 100;
+/// `SearchCertificatesSortBy` values.
+const SEARCH_SORT_BY: &[&str] = &[
+    "ACME_ACCOUNT_ID",
+    "ACME_ENDPOINT_ARN",
+    "CERTIFICATE_ARN",
+    "CERTIFICATE_KEY_PAIR_ORIGIN",
+    "COMMON_NAME",
+    "CREATED_AT",
+    "EXPORTED",
+    "EXPORT_OPTION",
+    "IMPORTED_AT",
+    "IN_USE",
+    "ISSUED_AT",
+    "KEY_ALGORITHM",
+    "MANAGED_BY",
+    "NOT_AFTER",
+    "NOT_BEFORE",
+    "RENEWAL_ELIGIBILITY",
+    "RENEWAL_STATUS",
+    "REVOKED_AT",
+    "STATUS",
+    "TYPE",
+    "VALIDATION_METHOD",
+];
+
+/// The operations this module serves (also what a scenario's `denied_actions` may name).
+pub const OPERATIONS: &[&str] = &[
+    "ListCertificates",
+    "SearchCertificates",
+    "DescribeCertificate",
+    "ListTagsForCertificate",
+];
+
 /// `ListCertificates` summaries carry at most this many SANs.
 const SUMMARY_SANS: usize = 100;
 
@@ -29,6 +77,9 @@ pub fn call(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Result<Reply, ApiErr
     if !account.region_enabled(ctx.region) {
         return Err(AuthFailure::Invalid.error(Protocol::AwsJson));
     }
+    if account.denies(&format!("acm:{operation}")) {
+        return Err(fault(ctx, "AccessDeniedException", operation));
+    }
     if let Some(code) = account
         .region_faults(ctx.region)
         .and_then(|f| f.acm_error.as_deref())
@@ -37,6 +88,7 @@ pub fn call(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Result<Reply, ApiErr
     }
     match operation {
         "ListCertificates" => list_certificates(ctx, json_input(Protocol::AwsJson, body)?),
+        "SearchCertificates" => search_certificates(ctx, json_input(Protocol::AwsJson, body)?),
         "DescribeCertificate" => describe_certificate(ctx, json_input(Protocol::AwsJson, body)?),
         "ListTagsForCertificate" => list_tags(ctx, json_input(Protocol::AwsJson, body)?),
         other => Err(ApiError::unknown_operation(
@@ -182,6 +234,140 @@ fn list_certificates(ctx: &Ctx<'_>, input: ListCertificatesInput) -> Result<Repl
     Ok(Reply::Json(Value::Object(out)))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct SearchCertificatesInput {
+    filter_statement: Option<Value>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+}
+
+fn search_certificates(ctx: &Ctx<'_>, input: SearchCertificatesInput) -> Result<Reply, ApiError> {
+    let size = input.max_results.unwrap_or(SEARCH_DEFAULT_RESULTS);
+    if size < 1 {
+        return Err(ApiError::client(
+            "ValidationException",
+            validation_message(
+                size,
+                "maxResults",
+                "Member must have value greater than or equal to 1",
+            ),
+        ));
+    }
+    if size > SEARCH_MAX_RESULTS {
+        return Err(ApiError::client(
+            "ValidationException",
+            validation_message(
+                size,
+                "maxResults",
+                "Member must have value less than or equal to 500",
+            ),
+        ));
+    }
+    if input.filter_statement.is_some() {
+        return Err(ApiError::client(
+            "ValidationException",
+            "The simulator does not implement SearchCertificates filters (FilterStatement); search without one and filter the results",
+        ));
+    }
+    let descending = match (input.sort_by.as_deref(), input.sort_order.as_deref()) {
+        (None, None) => false,
+        (Some(by), None | Some("ASCENDING")) if SEARCH_SORT_BY.contains(&by) => false,
+        (Some(by), Some("DESCENDING")) if SEARCH_SORT_BY.contains(&by) => true,
+        (sort_by, sort_order) => {
+            return Err(ApiError::client(
+                "ValidationException",
+                format!(
+                    "Invalid sort: SortBy {sort_by:?} with SortOrder {sort_order:?}; SortBy must be one of {} and SortOrder ASCENDING or DESCENDING",
+                    SEARCH_SORT_BY.join(", ")
+                ),
+            ))
+        }
+    };
+
+    let mut found: Vec<&Certificate> = local_certificates(ctx).collect();
+    if let Some(by) = input.sort_by.as_deref() {
+        // Stable in both directions: ties keep scenario order, so paging stays consistent.
+        if descending {
+            found.sort_by(|a, b| sort_key(b, by).cmp(&sort_key(a, by)));
+        } else {
+            found.sort_by(|a, b| sort_key(a, by).cmp(&sort_key(b, by)));
+        }
+    }
+
+    // The sort is part of the listing: a token from one order is refused by another.
+    let scope = format!(
+        "acm:SearchCertificates:{}:{}:{}:{}",
+        ctx.caller.account,
+        ctx.region,
+        input.sort_by.as_deref().unwrap_or(""),
+        descending
+    );
+    let page = paging::page(
+        &scope,
+        found.len(),
+        input.next_token.as_deref(),
+        usize::try_from(size).unwrap_or(1),
+    )
+    .map_err(|_| ApiError::client("ValidationException", "The NextToken is invalid."))?;
+    let results: Vec<Value> = found[page.start..page.end]
+        .iter()
+        .map(|c| search_result_json(c))
+        .collect();
+    let mut out = Map::new();
+    out.insert("Results".into(), Value::Array(results));
+    if let Some(token) = page.next_token {
+        out.insert("NextToken".into(), Value::from(token));
+    }
+    Ok(Reply::Json(Value::Object(out)))
+}
+
+/// What one certificate sorts by; within a field every certificate has the same
+/// variant or `Absent`, which sorts first.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum SortKey<'c> {
+    Absent,
+    Flag(bool),
+    Time(chrono::DateTime<chrono::Utc>),
+    Text(&'c str),
+}
+
+fn sort_key<'c>(c: &'c Certificate, by: &str) -> SortKey<'c> {
+    let text = |t: Option<&'c str>| t.map_or(SortKey::Absent, SortKey::Text);
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map_or(SortKey::Absent, SortKey::Time);
+    match by {
+        "CERTIFICATE_ARN" => SortKey::Text(&c.arn),
+        "CERTIFICATE_KEY_PAIR_ORIGIN" => SortKey::Text(&c.key_pair_origin),
+        "COMMON_NAME" => SortKey::Text(&c.domain),
+        "CREATED_AT" => SortKey::Time(c.created_at),
+        "EXPORTED" => SortKey::Flag(c.exported),
+        "EXPORT_OPTION" => SortKey::Text(&c.export_option),
+        "IMPORTED_AT" => time(c.imported_at),
+        "IN_USE" => SortKey::Flag(c.in_use()),
+        "ISSUED_AT" => time(c.issued_at),
+        "KEY_ALGORITHM" => SortKey::Text(&c.key_algorithm),
+        "MANAGED_BY" => text(c.managed_by.as_deref()),
+        "NOT_AFTER" => time(c.not_after),
+        "NOT_BEFORE" => time(c.not_before),
+        "RENEWAL_ELIGIBILITY" => SortKey::Text(&c.renewal_eligibility),
+        "RENEWAL_STATUS" => text(c.renewal.as_ref().map(|r| r.status.as_str())),
+        "REVOKED_AT" => time(c.revoked_at),
+        "STATUS" => SortKey::Text(&c.status),
+        "TYPE" => SortKey::Text(&c.cert_type),
+        "VALIDATION_METHOD" => text(validation_method(c)),
+        // The world has no ACME endpoints or accounts.
+        _ => SortKey::Absent,
+    }
+}
+
+/// The method ACM validated the certificate's domains with (every domain of a
+/// certificate uses the same); IMPORTED and PRIVATE certificates have none.
+fn validation_method(c: &Certificate) -> Option<&str> {
+    c.validation.first().map(|dv| dv.method.as_str())
+}
+
 /// A JSON object builder that leaves out absent members, as AWS does.
 #[derive(Default)]
 struct Object(Map<String, Value>);
@@ -253,6 +439,70 @@ fn summary_json(c: &Certificate) -> Value {
         .opt("ManagedBy", c.managed_by.as_deref())
         .put("CertificateKeyPairOrigin", c.key_pair_origin.as_str())
         .done()
+}
+
+/// One `CertificateSearchResult`. Only a certificate that was issued (or imported)
+/// has the X.509 details of an actual certificate: issuer, serial, validity, key
+/// usages; a request that never completed has only what was asked for.
+fn search_result_json(c: &Certificate) -> Value {
+    let issued = c.not_after.is_some();
+    let mut x509 = Object::default();
+    if issued {
+        x509.put("Issuer", json!({ "CommonName": c.issuer }));
+    }
+    x509.put("Subject", json!({ "CommonName": c.domain }))
+        .put(
+            "SubjectAlternativeNames",
+            c.sans
+                .iter()
+                .map(|san| json!({ "DnsName": san }))
+                .collect::<Vec<_>>(),
+        )
+        .put("KeyAlgorithm", c.key_algorithm.as_str());
+    if !c.key_usages.is_empty() {
+        x509.put("KeyUsages", c.key_usages.clone());
+    }
+    if !c.extended_key_usages.is_empty() {
+        x509.put(
+            "ExtendedKeyUsages",
+            c.extended_key_usages
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>(),
+        );
+    }
+    if !c.serial.is_empty() {
+        x509.put("SerialNumber", c.serial.as_str());
+    }
+    x509.time("NotBefore", c.not_before)
+        .time("NotAfter", c.not_after);
+
+    let mut metadata = Object::default();
+    metadata
+        .put("Type", c.cert_type.as_str())
+        .put("Status", c.status.as_str())
+        .put("InUse", c.in_use())
+        .put("Exported", c.exported)
+        .put("ExportOption", c.export_option.as_str())
+        .put("RenewalEligibility", c.renewal_eligibility.as_str())
+        .opt(
+            "RenewalStatus",
+            c.renewal.as_ref().map(|r| r.status.as_str()),
+        )
+        .opt("ValidationMethod", validation_method(c))
+        .opt("ManagedBy", c.managed_by.as_deref())
+        .put("CertificateKeyPairOrigin", c.key_pair_origin.as_str())
+        .time("CreatedAt", Some(c.created_at))
+        .time("IssuedAt", c.issued_at)
+        .time("ImportedAt", c.imported_at)
+        .time("RevokedAt", c.revoked_at);
+
+    json!({
+        "CertificateArn": c.arn,
+        "X509Attributes": x509.done(),
+        // A union: exactly one member.
+        "CertificateMetadata": { "AcmCertificateMetadata": metadata.done() },
+    })
 }
 
 fn domain_validation_json(dv: &DomainValidation) -> Value {
