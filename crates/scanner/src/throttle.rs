@@ -95,6 +95,9 @@ impl Timing {
 pub(crate) struct Limits {
     pub(crate) timing: Timing,
     inflight: Semaphore,
+    /// [`repace_after`] of ListCertificates and of SearchCertificates.
+    list_repace: Duration,
+    search_repace: Duration,
     list_certificates: Keyed,
     describe_certificate: Keyed,
     search_certificates: Keyed,
@@ -116,6 +119,20 @@ fn quota(per_second: f64) -> Quota {
 /// again, so calls held back together are not sent together.
 const REPACE_AFTER: Duration = Duration::from_millis(250);
 
+/// The re-pace threshold of a paged API at `per_second` ≤ 1 (ListCertificates,
+/// SearchCertificates): AWS's bucket for those holds one request, so pages sent closer than the
+/// quota's period are throttled. A page held back for a permit by more than the margin between
+/// our rate and the quota would arrive too close to the next one (the next page's limiter counts
+/// from when the held page was *released*): measured at 10,000 accounts with rates at 95%, 4
+/// throttles, all on the second or third page of a large target. A 25th of the period stays
+/// inside the 5% margin.
+fn repace_after(per_second: f64) -> Duration {
+    if per_second > 1.0 {
+        return REPACE_AFTER;
+    }
+    Duration::from_secs_f64(1.0 / per_second / 25.0).min(REPACE_AFTER)
+}
+
 /// Small random spread so calls released together don't hit AWS in lockstep.
 fn jitter() -> Jitter {
     Jitter::up_to(Duration::from_millis(5))
@@ -132,6 +149,8 @@ impl Limits {
         Limits {
             timing: Timing::default(),
             inflight: Semaphore::new(max_concurrency),
+            list_repace: repace_after(rates.list_certificates),
+            search_repace: repace_after(rates.search_certificates),
             list_certificates: RateLimiter::keyed(quota(rates.list_certificates)),
             describe_certificate: RateLimiter::keyed(quota(rates.describe_certificate)),
             search_certificates: RateLimiter::keyed(quota(rates.search_certificates)),
@@ -159,6 +178,15 @@ impl Limits {
         wait: impl Fn() -> W,
         call: impl Future<Output = T>,
     ) -> T {
+        self.run_repacing_after(REPACE_AFTER, wait, call).await
+    }
+
+    async fn run_repacing_after<T, W: Future<Output = ()>>(
+        &self,
+        repace_after: Duration,
+        wait: impl Fn() -> W,
+        call: impl Future<Output = T>,
+    ) -> T {
         let mut limiter = Duration::ZERO;
         let mut permit_wait = Duration::ZERO;
         let mut repaced = false;
@@ -172,7 +200,7 @@ impl Limits {
             let permit = self.inflight.acquire().await.ok();
             let waited = queued.elapsed();
             permit_wait += waited;
-            if waited <= REPACE_AFTER || repaced {
+            if waited <= repace_after || repaced {
                 break permit;
             }
             // Paced again *without* the permit: holding it while sleeping on the limiter kept
@@ -197,7 +225,7 @@ impl Limits {
             self.list_certificates
                 .until_key_ready_with_jitter(&key, jitter())
         };
-        self.run(wait, call).await
+        self.run_repacing_after(self.list_repace, wait, call).await
     }
 
     pub(crate) async fn describe_certificate<T>(
@@ -221,7 +249,8 @@ impl Limits {
             self.search_certificates
                 .until_key_ready_with_jitter(&key, jitter())
         };
-        self.run(wait, call).await
+        self.run_repacing_after(self.search_repace, wait, call)
+            .await
     }
 
     pub(crate) async fn list_regions<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
@@ -293,6 +322,17 @@ mod tests {
             limits.list_certificates.check_key(&(2, 0)).is_ok(),
             "other account is free"
         );
+    }
+
+    #[test]
+    fn paged_apis_re_pace_inside_the_margin_to_their_quota() {
+        // 0.95/s against a 1/s quota: a 5% margin of 1.05 s; held back longer, a page would
+        // reach AWS too close to the next.
+        let t = repace_after(0.95);
+        assert!(t < Duration::from_secs_f64(1.0 / 0.95 - 1.0), "{t:?}");
+        assert!(t > Duration::from_millis(30), "{t:?}");
+        assert_eq!(repace_after(8.0), REPACE_AFTER);
+        assert_eq!(repace_after(0.01), REPACE_AFTER);
     }
 
     #[test]
