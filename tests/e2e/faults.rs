@@ -5,7 +5,7 @@
 //! followed, hidden key types are asked for, and the store keeps a failed target's data.
 
 use crate::support::http;
-use crate::support::sim::{scan, scan_config, start};
+use crate::support::sim::{calls, scan, scan_config, start};
 use certwatch_core::{Report, Stage};
 use certwatch_scanner::Rates;
 use certwatch_sim::{Behaviour, Fault, FaultKind, GeneratorSpec, Latency, Quotas, Scenario};
@@ -73,15 +73,6 @@ fn found(report: &Report) -> BTreeMap<Target, BTreeSet<String>> {
         assert!(fresh, "{} reported twice", facts.arn);
     }
     out
-}
-
-fn calls(report: &Report, action: &str) -> u64 {
-    report
-        .stats
-        .calls_by_action
-        .get(action)
-        .copied()
-        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! what ListCertificates + DescribeCertificate find, give every certificate the same verdict,
 //! describe far fewer, and fall back to ListCertificates wherever it is refused.
 
-use crate::support::sim::{scan, scan_config, start};
+use crate::support::sim::{calls, scan, scan_config, start};
 use certwatch_core::{Finding, Report};
 use certwatch_sim::{Behaviour, GeneratorSpec, Scenario};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -36,15 +36,6 @@ fn verdicts(report: &Report) -> BTreeMap<String, Vec<Finding>> {
         .iter()
         .map(|r| (r.facts.arn.clone(), r.findings.clone()))
         .collect()
-}
-
-fn calls(report: &Report, action: &str) -> u64 {
-    report
-        .stats
-        .calls_by_action
-        .get(action)
-        .copied()
-        .unwrap_or(0)
 }
 
 fn described(report: &Report) -> usize {

@@ -258,6 +258,33 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
+/// Follows NextToken through every page of a listing. A region that refuses the first page as
+/// not enabled is [`Listing::RegionDisabled`]; any other error ends the listing with what came
+/// before it.
+async fn all_pages<F, Fut>(mut page: F) -> Listing
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<CertificateFacts>, Option<String>), AwsError>>,
+{
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        match page(token.take()).await {
+            Ok((page, next)) => {
+                listed.extend(page);
+                match next {
+                    Some(next) => token = Some(next),
+                    None => return Listing::Listed(listed, None),
+                }
+            }
+            Err(error) if error.is_region_disabled() && listed.is_empty() => {
+                return Listing::RegionDisabled
+            }
+            Err(error) => return Listing::Listed(listed, Some(error)),
+        }
+    }
+}
+
 /// What listing one target found.
 enum Listing {
     /// The region is not enabled in the account: nothing to scan, nothing failed.
@@ -554,68 +581,41 @@ impl Run {
         {
             return None;
         }
-        let mut found = Vec::new();
-        let mut token = None;
-        loop {
-            let page = patient(|| {
+        let listing = all_pages(|token| {
+            patient(move || {
                 self.limits
                     .search_certificates(key, acm.search_page(token.clone()))
             })
-            .await;
-            match page {
-                Ok((page, next)) => {
-                    found.extend(page);
-                    match next {
-                        Some(next) => token = Some(next),
-                        None => return Some(Listing::Listed(found, None)),
-                    }
-                }
-                Err(error) if error.is_region_disabled() && found.is_empty() => {
-                    return Some(Listing::RegionDisabled)
-                }
-                Err(error) => {
-                    if error.is_access_denied() {
-                        search_denied.store(true, Ordering::Relaxed);
-                        tracing::info!(account = %account.id, %error,
-                            "SearchCertificates refused; listing this account with ListCertificates");
-                    } else if error.is_unsupported_operation() {
-                        if unsupported().insert(key.1) {
-                            tracing::info!(region = acm.region(), %error,
-                                "SearchCertificates not served; listing the region with ListCertificates");
-                        }
-                    } else {
-                        tracing::debug!(account = %account.id, %error,
-                            "SearchCertificates failed; listing this target with ListCertificates");
-                    }
-                    return None;
-                }
+        })
+        .await;
+        let error = match listing {
+            Listing::Listed(_, Some(error)) => error,
+            complete => return Some(complete),
+        };
+        if error.is_access_denied() {
+            search_denied.store(true, Ordering::Relaxed);
+            tracing::info!(account = %account.id, %error,
+                "SearchCertificates refused; listing this account with ListCertificates");
+        } else if error.is_unsupported_operation() {
+            if unsupported().insert(key.1) {
+                tracing::info!(region = acm.region(), %error,
+                    "SearchCertificates not served; listing the region with ListCertificates");
             }
+        } else {
+            tracing::debug!(account = %account.id, %error,
+                "SearchCertificates failed; listing this target with ListCertificates");
         }
+        None
     }
 
     async fn list(&self, acm: &Acm, key: throttle::Key) -> Listing {
-        let mut listed = Vec::new();
-        let mut token = None;
-        loop {
-            let page = patient(|| {
+        all_pages(|token| {
+            patient(move || {
                 self.limits
                     .list_certificates(key, acm.list_page(token.clone()))
             })
-            .await;
-            match page {
-                Ok((page, next)) => {
-                    listed.extend(page);
-                    match next {
-                        Some(next) => token = Some(next),
-                        None => return Listing::Listed(listed, None),
-                    }
-                }
-                Err(error) if error.is_region_disabled() && listed.is_empty() => {
-                    return Listing::RegionDisabled
-                }
-                Err(error) => return Listing::Listed(listed, Some(error)),
-            }
-        }
+        })
+        .await
     }
 
     /// Describes the certificate if the verdict needs it, then classifies it.

@@ -51,3 +51,13 @@ pub async fn scan(server: &SimServer, config: &ScanConfig, now: DateTime<Utc>) -
     .expect("the scan ends")
     .expect("the scan runs")
 }
+
+/// HTTP requests the scan sent for one IAM action (`acm:ListCertificates`).
+pub fn calls(report: &Report, action: &str) -> u64 {
+    report
+        .stats
+        .calls_by_action
+        .get(action)
+        .copied()
+        .unwrap_or(0)
+}
