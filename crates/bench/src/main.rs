@@ -294,7 +294,10 @@ async fn parent(args: &Args) -> Result<()> {
         .args(args.no_search.then_some("--no-search"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
-        .output()
+        // `output()` would pipe stderr too and hide the child's progress lines.
+        .spawn()
+        .context("starting the scanner child")?
+        .wait_with_output()
         .await
         .context("running the scanner child")?;
     let wall = started.elapsed();
