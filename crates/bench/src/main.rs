@@ -76,6 +76,10 @@ struct Args {
     /// acm:SearchCertificates permission.
     #[arg(long)]
     no_search: bool,
+    /// Keep every record until the scan ends, as `certwatch scan` and `serve` do, instead of
+    /// dropping each account-region's records once counted (the scanner's own working set).
+    #[arg(long)]
+    keep_records: bool,
     /// Worker threads of the simulator's runtime (the scanner child uses the default).
     #[arg(long, default_value_t = 2)]
     sim_threads: usize,
@@ -95,6 +99,8 @@ enum Child {
         concurrency: usize,
         #[arg(long)]
         no_search: bool,
+        #[arg(long)]
+        keep_records: bool,
     },
 }
 
@@ -190,6 +196,7 @@ fn main() -> Result<()> {
             rate_percent,
             concurrency,
             no_search,
+            keep_records,
         }) => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -200,6 +207,7 @@ fn main() -> Result<()> {
                 *rate_percent,
                 *concurrency,
                 !*no_search,
+                *keep_records,
             ))?;
             println!("{}", serde_json::to_string(&summary)?);
             Ok(())
@@ -292,6 +300,7 @@ async fn parent(args: &Args) -> Result<()> {
         .arg("--concurrency")
         .arg(args.concurrency.to_string())
         .args(args.no_search.then_some("--no-search"))
+        .args(args.keep_records.then_some("--keep-records"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         // `output()` would pipe stderr too and hide the child's progress lines.
@@ -393,6 +402,7 @@ async fn child(
     rate_percent: f64,
     concurrency: usize,
     search: bool,
+    keep_records: bool,
 ) -> Result<Summary> {
     let base = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::from_static("us-east-1"))
@@ -422,6 +432,7 @@ async fn child(
     // Certificates are counted per target as they arrive and then dropped, as a service that
     // writes them to its store would: the scanner's peak RSS is its own working set.
     let mut slowest = (String::new(), 0.0f64);
+    let mut kept: Vec<CertificateRecord> = Vec::new();
     let mut scanned = |records: Vec<CertificateRecord>| {
         let Some(first) = records.first() else {
             return;
@@ -443,6 +454,9 @@ async fn child(
                 ),
                 seconds,
             );
+        }
+        if keep_records {
+            kept.extend(records);
         }
     };
     let progress = std::sync::Arc::new(Counts::default());
