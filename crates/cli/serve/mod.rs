@@ -191,7 +191,7 @@ impl App {
             Ok(report) => {
                 let stats = report.stats.clone();
                 match self
-                    .with_store(move |store| store.record_scan(&report))
+                    .with_store(move |store| store.record_scan_owned(report))
                     .await
                 {
                     Ok(inventory) => {

@@ -177,74 +177,24 @@ impl Store {
     /// scan's time as `last_seen`; it becomes fresh as soon as a scan sees it again. Scans are
     /// taken to arrive in the order they ran: the last one recorded is the latest.
     pub fn record_scan(&mut self, report: &Report) -> Result<Inventory, StoreError> {
-        let coverage = Coverage::of(report);
-        let seen_at = timestamp(report.generated_at);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO scans (generated_at, stats, failures) VALUES (?1, ?2, ?3)",
-            params![
-                seen_at,
-                to_json(&report.stats, "the scan stats")?,
-                to_json(&report.failures, "the scan failures")?
-            ],
-        )?;
-        let scan_id = tx.last_insert_rowid();
+        write_scan(&tx, report)?;
+        let inventory = read_inventory(&tx)?;
+        tx.commit()?;
+        Ok(inventory)
+    }
 
-        {
-            let mut upsert = tx.prepare(
-                "INSERT INTO certificates (arn, account_id, region, last_seen, scan_id, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (arn) DO UPDATE SET
-                     account_id = excluded.account_id, region = excluded.region,
-                     last_seen = excluded.last_seen, scan_id = excluded.scan_id,
-                     record = excluded.record",
-            )?;
-            for record in &report.certificates {
-                let facts = &record.facts;
-                let json = serde_json::to_string(record).map_err(|source| StoreError::Json {
-                    what: format!("certificate {}", facts.arn),
-                    source,
-                })?;
-                upsert.execute(params![
-                    facts.arn,
-                    facts.account_id,
-                    facts.region,
-                    seen_at,
-                    scan_id,
-                    json
-                ])?;
-            }
-
-            // What this scan did not see: keep what its failures cover, drop the rest.
-            let mut unseen =
-                tx.prepare("SELECT arn, account_id, region FROM certificates WHERE scan_id <> ?1")?;
-            let gone = unseen
-                .query_map([scan_id], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                    ))
-                })?
-                .filter_map(|row| match row {
-                    Ok((arn, account, region)) if coverage.keeps(&account, &region, &arn) => None,
-                    Ok((arn, _, _)) => Some(Ok(arn)),
-                    Err(error) => Some(Err(error)),
-                })
-                .collect::<Result<Vec<String>, _>>()?;
-            let mut delete = tx.prepare("DELETE FROM certificates WHERE arn = ?1")?;
-            for arn in gone {
-                delete.execute([arn])?;
-            }
-        }
-
-        tx.execute(
-            "DELETE FROM scans WHERE id <= ?1
-               AND id NOT IN (SELECT DISTINCT scan_id FROM certificates)",
-            [scan_id - SCANS_KEPT],
-        )?;
+    /// [`Store::record_scan`], taking the report: its certificates are let go once written and
+    /// before the merged inventory is read back, so a large organization's records are not held
+    /// twice (at 510,501 certificates a report holds about 1 GiB).
+    pub fn record_scan_owned(&mut self, mut report: Report) -> Result<Inventory, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        write_scan(&tx, &report)?;
+        report.certificates = Vec::new();
         let inventory = read_inventory(&tx)?;
         tx.commit()?;
         Ok(inventory)
@@ -288,6 +238,77 @@ impl Store {
         )?;
         Ok(inserted == 1)
     }
+}
+
+/// Writes a scan into the open transaction: its stats and failures, its certificates, and the
+/// merge of what it did not see (see [`Store::record_scan`]).
+fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), StoreError> {
+    let coverage = Coverage::of(report);
+    let seen_at = timestamp(report.generated_at);
+    tx.execute(
+        "INSERT INTO scans (generated_at, stats, failures) VALUES (?1, ?2, ?3)",
+        params![
+            seen_at,
+            to_json(&report.stats, "the scan stats")?,
+            to_json(&report.failures, "the scan failures")?
+        ],
+    )?;
+    let scan_id = tx.last_insert_rowid();
+
+    {
+        let mut upsert = tx.prepare(
+            "INSERT INTO certificates (arn, account_id, region, last_seen, scan_id, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (arn) DO UPDATE SET
+                     account_id = excluded.account_id, region = excluded.region,
+                     last_seen = excluded.last_seen, scan_id = excluded.scan_id,
+                     record = excluded.record",
+        )?;
+        for record in &report.certificates {
+            let facts = &record.facts;
+            let json = serde_json::to_string(record).map_err(|source| StoreError::Json {
+                what: format!("certificate {}", facts.arn),
+                source,
+            })?;
+            upsert.execute(params![
+                facts.arn,
+                facts.account_id,
+                facts.region,
+                seen_at,
+                scan_id,
+                json
+            ])?;
+        }
+
+        // What this scan did not see: keep what its failures cover, drop the rest.
+        let mut unseen =
+            tx.prepare("SELECT arn, account_id, region FROM certificates WHERE scan_id <> ?1")?;
+        let gone = unseen
+            .query_map([scan_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })?
+            .filter_map(|row| match row {
+                Ok((arn, account, region)) if coverage.keeps(&account, &region, &arn) => None,
+                Ok((arn, _, _)) => Some(Ok(arn)),
+                Err(error) => Some(Err(error)),
+            })
+            .collect::<Result<Vec<String>, _>>()?;
+        let mut delete = tx.prepare("DELETE FROM certificates WHERE arn = ?1")?;
+        for arn in gone {
+            delete.execute([arn])?;
+        }
+    }
+
+    tx.execute(
+        "DELETE FROM scans WHERE id <= ?1
+               AND id NOT IN (SELECT DISTINCT scan_id FROM certificates)",
+        [scan_id - SCANS_KEPT],
+    )?;
+    Ok(())
 }
 
 /// Reads the merged inventory; `conn` may be inside a transaction.

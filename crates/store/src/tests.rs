@@ -795,3 +795,32 @@ fn ten_thousand_certificates() {
          {second_took:?}, inventory() {read_took:?}"
     );
 }
+
+#[test]
+fn an_owned_report_merges_exactly_like_a_borrowed_one() {
+    let first = report(
+        day(0),
+        vec![cert(A, EU, "kept", day(0)), cert(A, US, "gone", day(0))],
+        vec![],
+    );
+    let second = report(
+        day(1),
+        vec![cert(A, EU, "new", day(1))],
+        vec![fail(A, Some(EU), Stage::ListCertificates, None)],
+    );
+    let (mut borrowed, mut owned) = (store(), store());
+    for scan in [&first, &second] {
+        let by_ref = borrowed.record_scan(scan).expect("record by reference");
+        let by_value = owned
+            .record_scan_owned(scan.clone())
+            .expect("record by value");
+        assert_eq!(by_ref, by_value);
+    }
+    let inventory = owned.inventory().expect("inventory");
+    assert_eq!(
+        arns(&inventory),
+        sorted(vec![arn(A, EU, "kept"), arn(A, EU, "new")]),
+        "the failed region keeps its old certificate; the clean one drops what it no longer has"
+    );
+    assert_eq!(inventory, borrowed.inventory().expect("inventory"));
+}
