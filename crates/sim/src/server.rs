@@ -160,14 +160,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         }
     };
     let protocol = route.service.protocol();
-    let (result, wire, extra) = dispatch(
-        &shared,
-        &route.service,
-        &route.operation,
-        &parts.headers,
-        &body,
-        &request_id,
-    );
+    let call = Call {
+        service: route.service,
+        operation: &route.operation,
+        headers: &parts.headers,
+        body: &body,
+        request_id: &request_id,
+    };
+    let Answer {
+        result,
+        wire,
+        delay: extra,
+    } = dispatch(&shared, &call);
     let delay = shared.engine.latency() + extra;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -219,55 +223,103 @@ enum Wire {
     Malformed,
 }
 
-/// Dispatches and applies the run's [`Behaviour`]: the result, how it is sent,
-/// and any delay a fault adds.
-fn dispatch(
-    shared: &Shared,
-    service: &Service,
-    operation: &str,
-    headers: &axum::http::HeaderMap,
-    body: &[u8],
-    request_id: &str,
-) -> (Result<Reply, ApiError>, Wire, Duration) {
-    let mut wire = Wire::Normal;
-    let mut extra = Duration::ZERO;
-    let result = dispatch_inner(
-        shared, service, operation, headers, body, request_id, &mut wire, &mut extra,
-    );
-    (result, wire, extra)
+/// One request, as routed.
+struct Call<'a> {
+    service: Service,
+    operation: &'a str,
+    headers: &'a axum::http::HeaderMap,
+    body: &'a [u8],
+    request_id: &'a str,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn dispatch_inner(
-    shared: &Shared,
-    service: &Service,
-    operation: &str,
-    headers: &axum::http::HeaderMap,
-    body: &[u8],
-    request_id: &str,
-    wire: &mut Wire,
-    extra: &mut Duration,
-) -> Result<Reply, ApiError> {
+/// What goes back: the service's result, how it is sent, and any delay a fault adds.
+struct Answer {
+    result: Result<Reply, ApiError>,
+    wire: Wire,
+    delay: Duration,
+}
+
+/// Authenticates the request, applies the run's [`Behaviour`], then lets the service answer.
+fn dispatch(shared: &Shared, call: &Call<'_>) -> Answer {
+    let plain = |result| Answer {
+        result,
+        wire: Wire::Normal,
+        delay: Duration::ZERO,
+    };
+    let (caller, region, subject) = match authenticate(shared, call) {
+        Ok(who) => who,
+        Err(error) => return plain(Err(error)),
+    };
+    let (outcome, delay) = shared.engine.decide(
+        call.service,
+        call.operation,
+        &caller.account,
+        &subject,
+        &region,
+    );
+    let wire = match outcome {
+        Outcome::Serve => Wire::Normal,
+        Outcome::Malformed => Wire::Malformed,
+        Outcome::Error(error) => {
+            return Answer {
+                delay,
+                ..plain(Err(error))
+            }
+        }
+        Outcome::Reset => {
+            return Answer {
+                result: Err(ApiError::from_code("InternalFailure", "reset")),
+                wire: Wire::Reset,
+                delay,
+            }
+        }
+    };
+    let ctx = Ctx {
+        world: &shared.world,
+        caller: &caller,
+        region: &region,
+        sessions: &shared.sessions,
+        wall_now: Utc::now(),
+        request_id: call.request_id,
+    };
+    let (operation, body) = (call.operation, call.body);
+    let result = match call.service {
+        Service::Organizations => services::organizations::call(&ctx, operation, body),
+        Service::Acm => services::acm::call(&ctx, operation, body),
+        Service::Account => services::account::call(&ctx, operation, body),
+        Service::Sts => services::sts::call(&ctx, operation, body),
+    };
+    Answer {
+        result,
+        wire,
+        delay,
+    }
+}
+
+/// Who is calling, in which signed region, and which account the call is about (the role's
+/// account for AssumeRole, the caller's otherwise): AWS's checks before any quota or fault.
+fn authenticate(shared: &Shared, call: &Call<'_>) -> Result<(Caller, String, String), ApiError> {
+    let service = call.service;
     let protocol = service.protocol();
     let world = &shared.world;
     let signature =
-        protocol::signature(headers).ok_or_else(|| AuthFailure::Missing.error(protocol))?;
+        protocol::signature(call.headers).ok_or_else(|| AuthFailure::Missing.error(protocol))?;
     if signature.service != service.name() {
         // A client signing for the wrong service is misconfigured; AWS refuses it.
         return Err(protocol::wrong_service_scope(protocol, service.name()));
     }
-    let token = headers
+    let token = call
+        .headers
         .get("x-amz-security-token")
         .and_then(|v| v.to_str().ok());
-    let wall_now = Utc::now();
     let caller: Caller = shared
         .sessions
-        .caller(world, &signature.access_key_id, token, wall_now)
+        .caller(world, &signature.access_key_id, token, Utc::now())
         .map_err(|failure| failure.error(protocol))?;
 
     // Regional STS in an opt-in region the calling account has not enabled rejects
     // the credentials outright (ACM does the same, checked in its module).
-    if *service == Service::Sts && regions::kind(&signature.region) == Some(RegionKind::OptIn) {
+    if service == Service::Sts && regions::kind(&signature.region) == Some(RegionKind::OptIn) {
         let enabled = world
             .account(&caller.account)
             .is_some_and(|a| a.region_enabled(&signature.region));
@@ -276,9 +328,8 @@ fn dispatch_inner(
         }
     }
 
-    // AssumeRole is about the role's account; everything else about the caller's.
-    let subject = if *service == Service::Sts && operation == "AssumeRole" {
-        protocol::form_params(body)
+    let subject = if service == Service::Sts && call.operation == "AssumeRole" {
+        protocol::form_params(call.body)
             .into_iter()
             .find(|(k, _)| k == "RoleArn")
             .and_then(|(_, arn)| arn.split(':').nth(4).map(str::to_owned))
@@ -286,36 +337,5 @@ fn dispatch_inner(
     } else {
         caller.account.clone()
     };
-    let (outcome, delay) = shared.engine.decide(
-        *service,
-        operation,
-        &caller.account,
-        &subject,
-        &signature.region,
-    );
-    *extra = delay;
-    match outcome {
-        Outcome::Serve => {}
-        Outcome::Error(error) => return Err(error),
-        Outcome::Reset => {
-            *wire = Wire::Reset;
-            return Err(ApiError::from_code("InternalFailure", "reset"));
-        }
-        Outcome::Malformed => *wire = Wire::Malformed,
-    }
-
-    let ctx = Ctx {
-        world,
-        caller: &caller,
-        region: &signature.region,
-        sessions: &shared.sessions,
-        wall_now,
-        request_id,
-    };
-    match service {
-        Service::Organizations => services::organizations::call(&ctx, operation, body),
-        Service::Acm => services::acm::call(&ctx, operation, body),
-        Service::Account => services::account::call(&ctx, operation, body),
-        Service::Sts => services::sts::call(&ctx, operation, body),
-    }
+    Ok((caller, signature.region, subject))
 }
