@@ -71,6 +71,22 @@ fn store() -> Store {
     Store::open_in_memory().expect("in-memory store")
 }
 
+/// The inventory after a clean scan that saw `before` (day 0) and a second one (day 1) that saw
+/// `after` and failed with `failures`.
+fn rescan(
+    before: Vec<CertificateRecord>,
+    after: Vec<CertificateRecord>,
+    failures: Vec<Failure>,
+) -> Inventory {
+    let mut store = store();
+    store
+        .record_scan(&report(day(0), before, vec![]))
+        .expect("record the first scan");
+    store
+        .record_scan(&report(day(1), after, failures))
+        .expect("record the second scan")
+}
+
 /// The ARNs in the inventory, sorted.
 fn arns(inventory: &Inventory) -> Vec<String> {
     let mut arns: Vec<String> = inventory
@@ -373,22 +389,12 @@ fn failed_region_keeps_its_certificates_stale() {
 
 #[test]
 fn partly_listed_region_keeps_what_it_did_not_list() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![cert(A, EU, "page1", day(0)), cert(A, EU, "page2", day(0))],
-            vec![],
-        ))
-        .expect("record");
     // The second page failed: what was listed is fresh, the rest is kept stale.
-    let merged = store
-        .record_scan(&report(
-            day(1),
-            vec![cert(A, EU, "page1", day(1))],
-            vec![fail(A, Some(EU), Stage::ListCertificates, None)],
-        ))
-        .expect("record");
+    let merged = rescan(
+        vec![cert(A, EU, "page1", day(0)), cert(A, EU, "page2", day(0))],
+        vec![cert(A, EU, "page1", day(1))],
+        vec![fail(A, Some(EU), Stage::ListCertificates, None)],
+    );
     assert_eq!(
         arns(&merged),
         sorted(vec![arn(A, EU, "page1"), arn(A, EU, "page2")])
@@ -401,26 +407,16 @@ fn partly_listed_region_keeps_what_it_did_not_list() {
 
 #[test]
 fn denied_role_keeps_every_region_of_the_account_stale() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![
-                cert(A, EU, "e", day(0)),
-                cert(A, US, "u", day(0)),
-                cert(A, AP, "p", day(0)),
-                cert(B, EU, "b", day(0)),
-            ],
-            vec![],
-        ))
-        .expect("record");
-    let merged = store
-        .record_scan(&report(
-            day(1),
-            vec![cert(B, EU, "b", day(1))],
-            vec![fail(A, None, Stage::AssumeRole, None)],
-        ))
-        .expect("record");
+    let merged = rescan(
+        vec![
+            cert(A, EU, "e", day(0)),
+            cert(A, US, "u", day(0)),
+            cert(A, AP, "p", day(0)),
+            cert(B, EU, "b", day(0)),
+        ],
+        vec![cert(B, EU, "b", day(1))],
+        vec![fail(A, None, Stage::AssumeRole, None)],
+    );
     assert_eq!(
         arns(&merged),
         sorted(vec![
@@ -442,27 +438,17 @@ fn denied_role_keeps_every_region_of_the_account_stale() {
 
 #[test]
 fn failed_region_list_keeps_regions_other_than_those_scanned() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![
-                cert(A, US, "u-deleted", day(0)),
-                cert(A, EU, "e", day(0)),
-                cert(A, AP, "p", day(0)),
-            ],
-            vec![],
-        ))
-        .expect("record");
     // account:ListRegions failed; the scanner still scanned us-east-1, where one was deleted
     // and one issued.
-    let merged = store
-        .record_scan(&report(
-            day(1),
-            vec![cert(A, US, "u-new", day(1))],
-            vec![fail(A, None, Stage::ListRegions, None)],
-        ))
-        .expect("record");
+    let merged = rescan(
+        vec![
+            cert(A, US, "u-deleted", day(0)),
+            cert(A, EU, "e", day(0)),
+            cert(A, AP, "p", day(0)),
+        ],
+        vec![cert(A, US, "u-new", day(1))],
+        vec![fail(A, None, Stage::ListRegions, None)],
+    );
     assert_eq!(
         arns(&merged),
         sorted(vec![arn(A, US, "u-new"), arn(A, EU, "e"), arn(A, AP, "p")])
@@ -475,22 +461,12 @@ fn failed_region_list_keeps_regions_other_than_those_scanned() {
 
 #[test]
 fn failed_region_list_still_empties_us_east_1() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![cert(A, US, "u", day(0)), cert(A, EU, "e", day(0))],
-            vec![],
-        ))
-        .expect("record");
     // us-east-1 is always scanned: no certificate there now means none is left.
-    let merged = store
-        .record_scan(&report(
-            day(1),
-            vec![],
-            vec![fail(A, None, Stage::ListRegions, None)],
-        ))
-        .expect("record");
+    let merged = rescan(
+        vec![cert(A, US, "u", day(0)), cert(A, EU, "e", day(0))],
+        vec![],
+        vec![fail(A, None, Stage::ListRegions, None)],
+    );
     assert_eq!(arns(&merged), vec![arn(A, EU, "e")]);
     assert_eq!(merged.stale, BTreeMap::from([(arn(A, EU, "e"), day(0))]));
 }
@@ -548,27 +524,17 @@ fn account_gone_from_the_organization_is_dropped() {
 
 #[test]
 fn unlisted_organization_keeps_accounts_not_rescanned() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![
-                cert(OWN, US, "own-kept", day(0)),
-                cert(OWN, US, "own-deleted", day(0)),
-                cert(A, EU, "a", day(0)),
-                cert(B, US, "b", day(0)),
-            ],
-            vec![],
-        ))
-        .expect("record");
     // organizations:ListAccounts failed: only the account certwatch runs in was scanned.
-    let merged = store
-        .record_scan(&report(
-            day(1),
-            vec![cert(OWN, US, "own-kept", day(1))],
-            vec![fail(OWN, None, Stage::ListAccounts, None)],
-        ))
-        .expect("record");
+    let merged = rescan(
+        vec![
+            cert(OWN, US, "own-kept", day(0)),
+            cert(OWN, US, "own-deleted", day(0)),
+            cert(A, EU, "a", day(0)),
+            cert(B, US, "b", day(0)),
+        ],
+        vec![cert(OWN, US, "own-kept", day(1))],
+        vec![fail(OWN, None, Stage::ListAccounts, None)],
+    );
     assert_eq!(
         arns(&merged),
         sorted(vec![
