@@ -820,13 +820,29 @@ fn validation_line(dv: &DomainValidation) -> String {
     line
 }
 
+/// Account-regions the latest scan listed without SearchCertificates: member roles deployed
+/// from a template that predates it. Nothing was missed, but those targets cost more calls.
+fn search_fallback_note(inv: &Inventory<'_>) -> Option<String> {
+    let count = inv.report.stats.search_fallbacks as usize;
+    (count > 0).then(|| {
+        format!(
+            "{} listed without `acm:SearchCertificates`, every certificate described (nothing \
+             missed, more AWS calls): update the member-role StackSet to grant it.",
+            plural(count, "account-region was", "account-regions were")
+        )
+    })
+}
+
 fn failures(inv: &Inventory<'_>) -> (String, Vec<Value>) {
     let failures = &inv.report.failures;
+    let fallback = search_fallback_note(inv);
     if failures.is_empty() {
+        let mut context = vec![scan_status(inv)];
+        context.extend(fallback);
         let blocks = vec![
             blocks::header("Failed targets: none"),
             blocks::section("The latest scan read every account and region it was asked to."),
-            blocks::context(&[scan_status(inv)]),
+            blocks::context(&context),
         ];
         return ("No failed targets".to_owned(), blocks);
     }
@@ -863,7 +879,7 @@ fn failures(inv: &Inventory<'_>) -> (String, Vec<Value>) {
         .collect();
     let mut page = Page::new();
     page.push(blocks::header(&title));
-    page.push(blocks::context(&[
+    let mut context = vec![
         format!(
             "{} · {} affected",
             scan_status(inv),
@@ -874,7 +890,9 @@ fn failures(inv: &Inventory<'_>) -> (String, Vec<Value>) {
              them, marked _last seen_ ({} now).",
             stale
         ),
-    ]));
+    ];
+    context.extend(fallback);
+    page.push(blocks::context(&context));
     // Several failures per section: an organization-wide problem fails many targets at once.
     let mut shown = 0;
     let mut chunk: Vec<String> = Vec::new();
@@ -1088,6 +1106,25 @@ mod tests {
         assert!(text.contains("*EXPIRED* · `lapsed.example.com` · payments (222222222222) · eu-west-1 · expired less than a day ago"), "{text}");
         // The console link replaces the remedy's trailing "Console: <url>".
         assert!(!text.contains("Console: https://"), "{text}");
+    }
+
+    #[test]
+    fn failures_name_accounts_listed_without_search() {
+        let fixtures = [fixtures::small(), fixtures::large(10)];
+        assert!(
+            !fixtures[0].report.failures.is_empty() && fixtures[1].report.failures.is_empty(),
+            "both replies: with failures and without"
+        );
+        for mut fixture in fixtures {
+            let before = blocks_to_text(&answer(&fixture, "failures").blocks);
+            assert!(!before.contains("SearchCertificates"), "{before}");
+            fixture.report.stats.search_fallbacks = 3;
+            let text = blocks_to_text(&answer(&fixture, "failures").blocks);
+            assert!(
+                text.contains("3 account-regions were listed without `acm:SearchCertificates`"),
+                "{text}"
+            );
+        }
     }
 
     #[test]
