@@ -90,6 +90,10 @@ struct OutputArgs {
     /// Exit with status 1 if any finding is at or above this urgency.
     #[arg(long, value_name = "URGENCY", value_parser = parse_urgency)]
     fail_on: Option<Urgency>,
+    /// Exit with status 1 if any account, region or certificate could not be scanned (a denied
+    /// role, a failing region): the rows under "Not scanned".
+    #[arg(long)]
+    fail_on_failures: bool,
 }
 
 fn parse_urgency(text: &str) -> Result<Urgency, String> {
@@ -393,7 +397,7 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     let failed = match (output.fail_on, report.worst_urgency()) {
         (Some(threshold), Some(worst)) => worst >= threshold,
         _ => false,
-    };
+    } || (output.fail_on_failures && !report.failures.is_empty());
     Ok(if failed {
         ExitCode::from(1)
     } else {

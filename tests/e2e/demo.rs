@@ -166,6 +166,21 @@ fn fail_on_sets_the_exit_code_and_still_prints() {
 }
 
 #[test]
+fn fail_on_failures_exits_1_when_something_was_not_scanned() {
+    // The demo's data-staging account denies AssumeRole: one failure row.
+    let (out, report) = demo_json(&["--fail-on-failures"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(report.failures.len(), 1, "{:#?}", report.failures);
+    assert!(
+        !report.certificates.is_empty(),
+        "the report is still printed"
+    );
+    // Without the flag, failures alone do not change the exit status.
+    let (out, _) = demo_json(&[]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
 fn table_output_reads_as_a_report() {
     let out = certwatch(&["demo", "--format", "table"]);
     assert!(out.status.success());
