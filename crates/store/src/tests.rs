@@ -323,22 +323,16 @@ fn successful_target_is_replaced() {
 
 #[test]
 fn target_whose_certificates_were_all_deleted_is_emptied() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![
-                cert(A, EU, "gone1", day(0)),
-                cert(A, EU, "gone2", day(0)),
-                cert(A, US, "u", day(0)),
-            ],
-            vec![],
-        ))
-        .expect("record");
     // eu-west-1 was scanned fine and is empty now: it does not appear in the report at all.
-    let merged = store
-        .record_scan(&report(day(1), vec![cert(A, US, "u", day(1))], vec![]))
-        .expect("record");
+    let merged = rescan(
+        vec![
+            cert(A, EU, "gone1", day(0)),
+            cert(A, EU, "gone2", day(0)),
+            cert(A, US, "u", day(0)),
+        ],
+        vec![cert(A, US, "u", day(1))],
+        vec![],
+    );
     assert_eq!(arns(&merged), vec![arn(A, US, "u")]);
 }
 
@@ -503,21 +497,15 @@ fn failed_describe_keeps_just_that_certificate() {
 
 #[test]
 fn account_gone_from_the_organization_is_dropped() {
-    let mut store = store();
-    store
-        .record_scan(&report(
-            day(0),
-            vec![
-                cert(A, EU, "a", day(0)),
-                cert(B, EU, "b1", day(0)),
-                cert(B, US, "b2", day(0)),
-            ],
-            vec![],
-        ))
-        .expect("record");
-    let merged = store
-        .record_scan(&report(day(1), vec![cert(A, EU, "a", day(1))], vec![]))
-        .expect("record");
+    let merged = rescan(
+        vec![
+            cert(A, EU, "a", day(0)),
+            cert(B, EU, "b1", day(0)),
+            cert(B, US, "b2", day(0)),
+        ],
+        vec![cert(A, EU, "a", day(1))],
+        vec![],
+    );
     assert_eq!(arns(&merged), vec![arn(A, EU, "a")]);
     assert!(merged.stale.is_empty());
 }
