@@ -67,8 +67,29 @@ impl Rates {
 /// are interned to an index by the scan, so keys stay small (limiters never forget keys).
 pub type Key = (u64, u16);
 
-type Keyed = RateLimiter<Key, DefaultKeyedStateStore<Key>, DefaultClock>;
-type Direct = RateLimiter<NotKeyed, InMemoryState, DefaultClock>;
+/// One API's limiter, and how long a call it released may wait for a permit before it is paced
+/// again ([`repace_after`] of its rate).
+struct Paced<L> {
+    limiter: L,
+    repace_after: Duration,
+}
+
+type Keyed = Paced<RateLimiter<Key, DefaultKeyedStateStore<Key>, DefaultClock>>;
+type Direct = Paced<RateLimiter<NotKeyed, InMemoryState, DefaultClock>>;
+
+fn keyed(per_second: f64) -> Keyed {
+    Paced {
+        limiter: RateLimiter::keyed(quota(per_second)),
+        repace_after: repace_after(per_second),
+    }
+}
+
+fn direct(per_second: f64) -> Direct {
+    Paced {
+        limiter: RateLimiter::direct(quota(per_second)),
+        repace_after: repace_after(per_second),
+    }
+}
 
 /// Where the calls' time went, summed over every call (nanoseconds).
 #[derive(Debug, Default)]
@@ -95,9 +116,6 @@ impl Timing {
 pub(crate) struct Limits {
     pub(crate) timing: Timing,
     inflight: Semaphore,
-    /// [`repace_after`] of ListCertificates and of SearchCertificates.
-    list_repace: Duration,
-    search_repace: Duration,
     list_certificates: Keyed,
     describe_certificate: Keyed,
     search_certificates: Keyed,
@@ -119,9 +137,10 @@ fn quota(per_second: f64) -> Quota {
 /// again, so calls held back together are not sent together.
 const REPACE_AFTER: Duration = Duration::from_millis(250);
 
-/// The re-pace threshold of a paged API at `per_second` ≤ 1 (ListCertificates,
-/// SearchCertificates): AWS's bucket for those holds one request, so pages sent closer than the
-/// quota's period are throttled. A page held back for a permit by more than the margin between
+/// How long a call may wait for a permit before it is paced again: [`REPACE_AFTER`], less for an
+/// API at `per_second` ≤ 1 (ListCertificates, SearchCertificates, whose pages follow one another):
+/// AWS's bucket for those holds one request, so pages sent closer than the quota's period are
+/// throttled. A page held back for a permit by more than the margin between
 /// our rate and the quota would arrive too close to the next one (the next page's limiter counts
 /// from when the held page was *released*): measured at 10,000 accounts with rates at 95%, 4
 /// throttles, all on the second or third page of a large target. A 25th of the period stays
@@ -149,14 +168,12 @@ impl Limits {
         Limits {
             timing: Timing::default(),
             inflight: Semaphore::new(max_concurrency),
-            list_repace: repace_after(rates.list_certificates),
-            search_repace: repace_after(rates.search_certificates),
-            list_certificates: RateLimiter::keyed(quota(rates.list_certificates)),
-            describe_certificate: RateLimiter::keyed(quota(rates.describe_certificate)),
-            search_certificates: RateLimiter::keyed(quota(rates.search_certificates)),
-            list_regions: RateLimiter::keyed(quota(rates.list_regions)),
-            assume_role: RateLimiter::direct(quota(rates.assume_role)),
-            organizations: RateLimiter::direct(quota(rates.organizations)),
+            list_certificates: keyed(rates.list_certificates),
+            describe_certificate: keyed(rates.describe_certificate),
+            search_certificates: keyed(rates.search_certificates),
+            list_regions: keyed(rates.list_regions),
+            assume_role: direct(rates.assume_role),
+            organizations: direct(rates.organizations),
         }
     }
 
@@ -171,17 +188,10 @@ impl Limits {
     /// The risk of this order is a burst: calls paced by the limiter queue at the semaphore and
     /// go out together when permits free up. That is bounded: a key has at most 10 calls in
     /// flight (one list at a time, `DESCRIBES_IN_FLIGHT` describes), AWS's bucket holds about a
-    /// second of its rate, and a call that waited for a permit longer than [`REPACE_AFTER`]
-    /// gives the permit back, waits for its limiter once more and queues again (once).
+    /// second of its rate, and a call that waited for a permit longer than its API's
+    /// [`repace_after`] gives the permit back, waits for its limiter once more and queues again
+    /// (once).
     async fn run<T, W: Future<Output = ()>>(
-        &self,
-        wait: impl Fn() -> W,
-        call: impl Future<Output = T>,
-    ) -> T {
-        self.run_repacing_after(REPACE_AFTER, wait, call).await
-    }
-
-    async fn run_repacing_after<T, W: Future<Output = ()>>(
         &self,
         repace_after: Duration,
         wait: impl Fn() -> W,
@@ -220,12 +230,20 @@ impl Limits {
         out
     }
 
+    /// A call of a keyed API (quota per account and region, or per member account).
+    async fn keyed<T>(&self, api: &Keyed, key: Key, call: impl Future<Output = T>) -> T {
+        let wait = || api.limiter.until_key_ready_with_jitter(&key, jitter());
+        self.run(api.repace_after, wait, call).await
+    }
+
+    /// A call of an API whose quota is the calling account's.
+    async fn direct<T>(&self, api: &Direct, call: impl Future<Output = T>) -> T {
+        let wait = || api.limiter.until_ready_with_jitter(jitter());
+        self.run(api.repace_after, wait, call).await
+    }
+
     pub(crate) async fn list_certificates<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
-        let wait = || {
-            self.list_certificates
-                .until_key_ready_with_jitter(&key, jitter())
-        };
-        self.run_repacing_after(self.list_repace, wait, call).await
+        self.keyed(&self.list_certificates, key, call).await
     }
 
     pub(crate) async fn describe_certificate<T>(
@@ -233,11 +251,7 @@ impl Limits {
         key: Key,
         call: impl Future<Output = T>,
     ) -> T {
-        let wait = || {
-            self.describe_certificate
-                .until_key_ready_with_jitter(&key, jitter())
-        };
-        self.run(wait, call).await
+        self.keyed(&self.describe_certificate, key, call).await
     }
 
     pub(crate) async fn search_certificates<T>(
@@ -245,41 +259,27 @@ impl Limits {
         key: Key,
         call: impl Future<Output = T>,
     ) -> T {
-        let wait = || {
-            self.search_certificates
-                .until_key_ready_with_jitter(&key, jitter())
-        };
-        self.run_repacing_after(self.search_repace, wait, call)
-            .await
+        self.keyed(&self.search_certificates, key, call).await
     }
 
     pub(crate) async fn list_regions<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
-        let wait = || {
-            self.list_regions
-                .until_key_ready_with_jitter(&key, jitter())
-        };
-        self.run(wait, call).await
+        self.keyed(&self.list_regions, key, call).await
     }
 
     pub(crate) async fn assume_role<T>(&self, call: impl Future<Output = T>) -> T {
-        self.run(|| self.assume_role.until_ready_with_jitter(jitter()), call)
-            .await
+        self.direct(&self.assume_role, call).await
     }
 
     pub(crate) async fn organizations<T>(&self, call: impl Future<Output = T>) -> T {
-        self.run(
-            || self.organizations.until_ready_with_jitter(jitter()),
-            call,
-        )
-        .await
+        self.direct(&self.organizations, call).await
     }
 
     /// Drop limiter state of keys that have been idle; called once a scan ends.
     pub(crate) fn forget_idle_keys(&self) {
-        self.list_certificates.retain_recent();
-        self.describe_certificate.retain_recent();
-        self.search_certificates.retain_recent();
-        self.list_regions.retain_recent();
+        self.list_certificates.limiter.retain_recent();
+        self.describe_certificate.limiter.retain_recent();
+        self.search_certificates.limiter.retain_recent();
+        self.list_regions.limiter.retain_recent();
     }
 }
 
@@ -309,17 +309,17 @@ mod tests {
     #[test]
     fn keys_do_not_share_a_bucket() {
         let limits = Limits::new(&Rates::default(), 16);
-        assert!(limits.list_certificates.check_key(&(1, 0)).is_ok());
+        assert!(limits.list_certificates.limiter.check_key(&(1, 0)).is_ok());
         assert!(
-            limits.list_certificates.check_key(&(1, 0)).is_err(),
+            limits.list_certificates.limiter.check_key(&(1, 0)).is_err(),
             "same target waits"
         );
         assert!(
-            limits.list_certificates.check_key(&(1, 1)).is_ok(),
+            limits.list_certificates.limiter.check_key(&(1, 1)).is_ok(),
             "other region is free"
         );
         assert!(
-            limits.list_certificates.check_key(&(2, 0)).is_ok(),
+            limits.list_certificates.limiter.check_key(&(2, 0)).is_ok(),
             "other account is free"
         );
     }
