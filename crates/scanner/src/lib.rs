@@ -182,7 +182,6 @@ pub async fn scan_each(
         now,
         partition,
         out: Mutex::new(Output::default()),
-        accounts: Arc::new(tokio::sync::Semaphore::new(concurrency)),
         targets: tokio::sync::Semaphore::new(targets_in_flight(concurrency)),
         regions: Mutex::new(HashMap::new()),
         search_unsupported: Mutex::new(HashSet::new()),
@@ -206,11 +205,7 @@ pub async fn scan_each(
             Event::AccountDone => progress.account_done(),
         }
     }
-    let accounts = match (&mut driver.0).await {
-        Ok(accounts) => accounts,
-        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
-        Err(_) => 0,
-    };
+    let accounts = propagate_panic((&mut driver.0).await).unwrap_or(0);
     run.limits.forget_idle_keys();
 
     let out = std::mem::take(&mut *run.output());
@@ -296,11 +291,12 @@ enum Listing {
 type Sender = tokio::sync::mpsc::Sender<Event>;
 
 /// A panic in an account task is a bug: let it surface, as it would have without tasks.
-fn propagate_panic(done: Result<(), tokio::task::JoinError>) {
-    if let Err(error) = done {
-        if error.is_panic() {
-            std::panic::resume_unwind(error.into_panic());
-        }
+/// The task's output; `None` if it was cancelled.
+fn propagate_panic<T>(done: Result<T, tokio::task::JoinError>) -> Option<T> {
+    match done {
+        Ok(output) => Some(output),
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        Err(_) => None,
     }
 }
 
@@ -321,8 +317,6 @@ struct Run {
     now: DateTime<Utc>,
     partition: String,
     out: Mutex<Output>,
-    /// Bounds the accounts in flight (`max_concurrency`).
-    accounts: Arc<tokio::sync::Semaphore>,
     /// Region name → small index, for rate-limiter keys.
     regions: Mutex<HashMap<String, u16>>,
     /// Bounds the account-regions in flight ([`targets_in_flight`]).
@@ -379,6 +373,16 @@ impl Run {
     /// scanned.
     async fn scan_organization(self: Arc<Self>, own_id: String, events: Sender) -> u64 {
         let mut tasks = tokio::task::JoinSet::new();
+        // Bounds the accounts in flight.
+        let slots = Arc::new(tokio::sync::Semaphore::new(
+            self.config.max_concurrency.max(1),
+        ));
+        // The account certwatch runs in, as known before (or without) its page of ListAccounts.
+        let unlisted_own = || OrgAccount {
+            id: own_id.clone(),
+            name: String::new(),
+            state: "ACTIVE".to_owned(),
+        };
         let mut started = 0u64;
         let mut own_seen = false;
         let mut token = None;
@@ -390,12 +394,7 @@ impl Run {
             let (page, next) = match page {
                 Ok(page) => page,
                 Err(error) => {
-                    let own = OrgAccount {
-                        id: own_id.clone(),
-                        name: String::new(),
-                        state: "ACTIVE".to_owned(),
-                    };
-                    self.fail(&own, None, Stage::ListAccounts, None, &error);
+                    self.fail(&unlisted_own(), None, Stage::ListAccounts, None, &error);
                     (Vec::new(), None)
                 }
             };
@@ -406,11 +405,7 @@ impl Run {
             let last = next.is_none();
             own_seen |= accounts.iter().any(|a| a.id == own_id);
             if last && !own_seen && self.config.accounts.keeps_own(&own_id) {
-                accounts.push(OrgAccount {
-                    id: own_id.clone(),
-                    name: String::new(),
-                    state: "ACTIVE".to_owned(),
-                });
+                accounts.push(unlisted_own());
             }
             if !accounts.is_empty() {
                 let _ = events
@@ -419,7 +414,7 @@ impl Run {
             }
             for account in accounts {
                 // Never closed, so acquire cannot fail; without a permit the account still runs.
-                let slot = self.accounts.clone().acquire_owned().await.ok();
+                let slot = slots.clone().acquire_owned().await.ok();
                 let run = self.clone();
                 let events = events.clone();
                 let is_own = account.id == own_id;
