@@ -22,6 +22,7 @@ use certwatch_core::{CertificateRecord, Failure, Report, Stats};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use coverage::Coverage;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -177,24 +178,24 @@ impl Store {
     /// scan's time as `last_seen`; it becomes fresh as soon as a scan sees it again. Scans are
     /// taken to arrive in the order they ran: the last one recorded is the latest.
     pub fn record_scan(&mut self, report: &Report) -> Result<Inventory, StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        write_scan(&tx, report)?;
-        let inventory = read_inventory(&tx)?;
-        tx.commit()?;
-        Ok(inventory)
+        self.merge(Cow::Borrowed(report))
     }
 
     /// [`Store::record_scan`], taking the report: its certificates are let go once written and
     /// before the merged inventory is read back, so a large organization's records are not held
     /// twice (at 510,501 certificates a report holds about 1 GiB).
-    pub fn record_scan_owned(&mut self, mut report: Report) -> Result<Inventory, StoreError> {
+    pub fn record_scan_owned(&mut self, report: Report) -> Result<Inventory, StoreError> {
+        self.merge(Cow::Owned(report))
+    }
+
+    fn merge(&mut self, mut report: Cow<'_, Report>) -> Result<Inventory, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         write_scan(&tx, &report)?;
-        report.certificates = Vec::new();
+        if let Cow::Owned(report) = &mut report {
+            report.certificates = Vec::new();
+        }
         let inventory = read_inventory(&tx)?;
         tx.commit()?;
         Ok(inventory)
