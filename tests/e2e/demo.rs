@@ -129,7 +129,7 @@ fn demo_shows_every_finding_code_and_healthy_certificates() {
     let codes: BTreeSet<Code> = report
         .certificates
         .iter()
-        .flat_map(|c| c.findings.iter().map(|f| f.code))
+        .flat_map(|c| c.findings.iter().map(|f| f.code.clone()))
         .collect();
     let missing: Vec<&Code> = Code::ALL.iter().filter(|c| !codes.contains(c)).collect();
     assert!(missing.is_empty(), "the demo lacks {missing:?}");

@@ -217,6 +217,10 @@ pub struct CertificateFacts {
     pub cert_type: CertType,
     pub status: CertStatus,
     pub key_algorithm: Option<String>,
+    /// `Serial`: colon-separated hex from ACM (decimal from some emulators); compare with
+    /// `checks::serial_value`. From DescribeCertificate or SearchCertificates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
     pub not_before: Option<DateTime<Utc>>,
     pub not_after: Option<DateTime<Utc>>,
     pub created_at: Option<DateTime<Utc>>,
@@ -239,6 +243,9 @@ pub struct CertificateFacts {
     pub search: Option<SearchMetadata>,
     /// True when DescribeCertificate was called; false when the list summary was enough.
     pub described: bool,
+    /// What the network checks (DNS, CAA, TLS) saw; None when none ran for this certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checks: Option<crate::checks::Checks>,
 }
 
 impl CertificateFacts {
@@ -253,6 +260,7 @@ impl CertificateFacts {
             cert_type: CertType::AmazonIssued,
             status: CertStatus::Issued,
             key_algorithm: None,
+            serial: None,
             not_before: None,
             not_after: None,
             created_at: None,
@@ -269,6 +277,7 @@ impl CertificateFacts {
             renewal_summary: None,
             search: None,
             described: false,
+            checks: None,
         }
     }
 

@@ -67,15 +67,34 @@ impl FromStr for Urgency {
 macro_rules! codes {
     ($($variant:ident = $text:literal),* $(,)?) => {
         /// A stable finding code: part of the JSON contract, never renamed.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum Code { $($variant,)* }
+        ///
+        /// Open: a code this version does not know (written by a newer certwatch into a store
+        /// or report) loads as [`Code::Other`], is shown as it is, and sorts by its finding's
+        /// urgency like any other. So a rollback never makes a store unreadable.
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $($variant,)*
+            /// A code this version does not know, kept verbatim.
+            Other(String),
+        }
 
         impl Code {
+            /// Every code this version knows, in declaration order.
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
-            pub fn as_str(self) -> &'static str {
-                match self { $(Code::$variant => $text,)* }
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Code::$variant => $text,)*
+                    Code::Other(text) => text,
+                }
+            }
+
+            /// The known code spelled `text` exactly, or `Other(text)`.
+            pub fn parse(text: &str) -> Code {
+                match text {
+                    $($text => Code::$variant,)*
+                    other => Code::Other(other.to_owned()),
+                }
             }
         }
     };
@@ -97,6 +116,25 @@ codes! {
     RenewalNotStarted = "RENEWAL_NOT_STARTED",
     RenewalStalled = "RENEWAL_STALLED",
     RequestStuck = "REQUEST_STUCK",
+    ValidationRecordMissing = "VALIDATION_RECORD_MISSING",
+    ValidationRecordWrong = "VALIDATION_RECORD_WRONG",
+    CaaForbidsAmazon = "CAA_FORBIDS_AMAZON",
+    NameUnresolvable = "NAME_UNRESOLVABLE",
+    EndpointUnreachable = "ENDPOINT_UNREACHABLE",
+    ServedStale = "SERVED_STALE",
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Code::parse(&text))
+    }
 }
 
 impl fmt::Display for Code {
@@ -108,12 +146,13 @@ impl fmt::Display for Code {
 impl FromStr for Code {
     type Err = String;
 
+    /// A known code, leniently spelled (`not-in-use`, `Not_In_Use`); what people type.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let wanted = text.trim().to_ascii_uppercase().replace('-', "_");
         Code::ALL
             .iter()
-            .copied()
             .find(|c| c.as_str() == wanted)
+            .cloned()
             .ok_or_else(|| format!("unknown finding code {text:?}"))
     }
 }
@@ -127,4 +166,30 @@ pub struct Finding {
     pub summary: String,
     /// What a human must do, concretely (records, addresses, dates, console link).
     pub remedy: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_codes_load_and_show_as_they_are() {
+        let finding: Finding = serde_json::from_str(
+            r#"{"code":"QUANTUM_KEY_WEAK","urgency":"urgent","summary":"s","remedy":"r"}"#,
+        )
+        .unwrap();
+        assert_eq!(finding.code, Code::Other("QUANTUM_KEY_WEAK".into()));
+        assert_eq!(finding.code.to_string(), "QUANTUM_KEY_WEAK");
+        assert_eq!(
+            serde_json::to_value(&finding).unwrap()["code"],
+            "QUANTUM_KEY_WEAK"
+        );
+        let known: Code = serde_json::from_str("\"SERVED_STALE\"").unwrap();
+        assert_eq!(known, Code::ServedStale);
+        assert!(
+            "quantum_key_weak".parse::<Code>().is_err(),
+            "people type known codes"
+        );
+        assert_eq!(Code::ALL.len(), 21);
+    }
 }

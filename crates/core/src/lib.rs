@@ -5,12 +5,17 @@
 //! parameter) and names no AWS or Slack type. The scanner converts SDK types into [`CertificateFacts`]
 //! at its edge; everything downstream (CLI, Slack) consumes [`Report`].
 
+mod checks;
 mod facts;
 mod finding;
 mod policy;
 mod report;
 mod rules;
 
+pub use checks::{
+    name_covers, same_name, serial_value, Answer, CaaCheck, CaaRecord, CheckPlan, Checks,
+    EndpointProbe, NameCheck, ServedCertificate, ValidationRecordCheck,
+};
 pub use facts::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
     RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, SearchMetadata,
@@ -18,5 +23,5 @@ pub use facts::{
 };
 pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
 pub use policy::{Policy, PolicyError, RenewalWindow};
-pub use report::{CallTime, CertificateRecord, Failure, Report, Stage, Stats};
-pub use rules::{classify, needs_detail};
+pub use report::{CallTime, CertificateRecord, CheckStats, Failure, Report, Stage, Stats};
+pub use rules::{caa_allows_amazon, classify, needs_detail, CaaVerdict, AMAZON_ISSUERS};

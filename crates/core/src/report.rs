@@ -108,6 +108,10 @@ pub enum Stage {
     ListRegions,
     ListCertificates,
     DescribeCertificate,
+    /// A DNS lookup of the network checks got no answer (timeout, SERVFAIL, REFUSED).
+    Dns,
+    /// A TLS probe could not be made from here (e.g. no route to an IPv6 address).
+    Tls,
 }
 
 impl Stage {
@@ -118,6 +122,8 @@ impl Stage {
             Stage::ListRegions => "list_regions",
             Stage::ListCertificates => "list_certificates",
             Stage::DescribeCertificate => "describe_certificate",
+            Stage::Dns => "dns",
+            Stage::Tls => "tls",
         }
     }
 }
@@ -166,6 +172,24 @@ pub struct Stats {
     /// Where the calls' time went, summed over every call: why a scan took as long as it did.
     #[serde(default)]
     pub call_time: CallTime,
+    /// The network checks (DNS, CAA, TLS) of this scan.
+    #[serde(default)]
+    pub checks: CheckStats,
+    pub duration_ms: u64,
+}
+
+/// What the network checks cost and how many could not be made.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckStats {
+    /// Certificates that had at least one check.
+    pub certificates: u64,
+    /// DNS queries sent (each name and type once per scan; a CAA climb is one per level).
+    pub lookups: u64,
+    /// TLS handshakes attempted (each address and name once per scan).
+    pub probes: u64,
+    /// Lookups and probes that could not be made (each is a `failures` row).
+    pub failures: u64,
+    /// Wall time of the checks, overlapping the AWS calls.
     pub duration_ms: u64,
 }
 

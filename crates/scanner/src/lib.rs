@@ -225,6 +225,7 @@ pub async fn scan_each(
                 .map(|m| m.clone())
                 .unwrap_or_default(),
             call_time: run.limits.timing.call_time(),
+            checks: Default::default(),
             duration_ms: started.elapsed().as_millis() as u64,
         },
         certificates: Vec::new(),

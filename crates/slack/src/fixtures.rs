@@ -413,7 +413,7 @@ pub fn large(count: usize) -> Fixture {
                         .join(", ")
                 );
                 vec![finding(
-                    code,
+                    code.clone(),
                     urgency,
                     &format!("{domain}: {code} ({urgency}), {days} days to NotAfter"),
                     &remedy,

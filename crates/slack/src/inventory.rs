@@ -67,8 +67,8 @@ impl<'a> Entry<'a> {
     }
 
     /// The finding with `code`, if the certificate has it.
-    pub fn finding(&self, code: Code) -> Option<&'a Finding> {
-        self.record.findings.iter().find(|f| f.code == code)
+    pub fn finding(&self, code: &Code) -> Option<&'a Finding> {
+        self.record.findings.iter().find(|f| f.code == *code)
     }
 
     /// Expired, urgent or action: what the digest lists.

@@ -75,7 +75,7 @@ pub fn reply(request: &Request, inv: &Inventory<'_>, now: DateTime<Utc>) -> Repl
         Command::Expiring { days } => expiring(inv, now, *days),
         Command::Account(query) => account(inv, now, query),
         Command::Domain(query) => domain(inv, now, query),
-        Command::Code(code) => with_code(inv, now, *code),
+        Command::Code(code) => with_code(inv, now, code),
         Command::Show(query) => show(inv, now, query),
         Command::Failures => failures(inv),
         Command::Scan if inv.scan_running => return scan_already_running(),
@@ -254,16 +254,17 @@ fn summary(inv: &Inventory<'_>, now: DateTime<Utc>) -> (String, Vec<Value>) {
         .iter()
         .map(|(name, urgency)| format!("*{name}*\n{}", count(*urgency)))
         .collect();
-    let by_code: Vec<(Code, usize)> = Code::ALL
-        .iter()
-        .map(|c| {
-            (
-                *c,
-                entries.iter().filter(|e| e.finding(*c).is_some()).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    // Every code present, known ones in declaration order, then codes this version does not
+    // know (from a newer certwatch's store), as they are.
+    let mut by_code: std::collections::BTreeMap<&Code, usize> = Default::default();
+    for entry in &entries {
+        let mut codes: Vec<&Code> = entry.record.findings.iter().map(|f| &f.code).collect();
+        codes.dedup();
+        for code in codes {
+            *by_code.entry(code).or_default() += 1;
+        }
+    }
+    let by_code: Vec<(&Code, usize)> = by_code.into_iter().collect();
     let codes = if by_code.is_empty() {
         "*By finding*\nNo findings: every certificate renews by itself.".to_owned()
     } else {
@@ -534,7 +535,7 @@ fn domain(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<
     (escape(&title), blocks)
 }
 
-fn with_code(inv: &Inventory<'_>, now: DateTime<Utc>, wanted: Code) -> (String, Vec<Value>) {
+fn with_code(inv: &Inventory<'_>, now: DateTime<Utc>, wanted: &Code) -> (String, Vec<Value>) {
     let mut items: Vec<Item<'_>> = inv
         .entries(now)
         .into_iter()

@@ -10,6 +10,7 @@
 //! | `list_accounts`                        | every account that does not appear in the report at all      |
 //! | `list_regions` (no region)             | the account's regions, except us-east-1 and regions that have certificates in the report |
 //! | `describe_certificate` with an ARN     | that certificate                                             |
+//! | `dns`, `tls` (a network check)         | nothing: the certificate itself is in the report             |
 //! | any other failure with a region        | that target (account, region)                                |
 //! | any other failure without a region     | the whole account (e.g. `assume_role`)                       |
 //!
@@ -58,6 +59,8 @@ impl<'a> Coverage<'a> {
             coverage.seen_accounts.insert(account);
             match (failure.stage, &failure.region, &failure.certificate_arn) {
                 (Stage::ListAccounts, _, _) => coverage.org_unlisted = true,
+                // A check that could not be made leaves its certificate in the report.
+                (Stage::Dns | Stage::Tls, _, _) => {}
                 (Stage::DescribeCertificate, _, Some(arn)) => {
                     coverage.certificates.insert(arn);
                 }

@@ -778,3 +778,58 @@ fn an_owned_report_merges_exactly_like_a_borrowed_one() {
     );
     assert_eq!(inventory, borrowed.inventory().expect("inventory"));
 }
+
+#[test]
+fn a_finding_code_this_version_does_not_know_loads_as_it_is() {
+    let mut store = store();
+    let mut future = cert(A, EU, "future", day(0));
+    future.findings = vec![Finding {
+        code: Code::ServedStale,
+        urgency: Urgency::Urgent,
+        summary: "stale".into(),
+        remedy: "redeploy".into(),
+    }];
+    store
+        .record_scan(&report(day(0), vec![future], vec![]))
+        .expect("record");
+    // A newer certwatch wrote a code this one has never heard of.
+    store
+        .conn
+        .execute(
+            "UPDATE certificates SET record = replace(record, '\"SERVED_STALE\"', '\"QUANTUM_KEY_WEAK\"')",
+            [],
+        )
+        .expect("update");
+    let inventory = store.inventory().expect("an unknown code loads");
+    let finding = &record(&inventory, &arn(A, EU, "future")).findings[0];
+    assert_eq!(finding.code, Code::Other("QUANTUM_KEY_WEAK".into()));
+    assert_eq!(finding.code.to_string(), "QUANTUM_KEY_WEAK");
+    assert_eq!(finding.urgency, Urgency::Urgent);
+}
+
+#[test]
+fn a_failed_network_check_keeps_nothing_stale() {
+    let mut store = store();
+    store
+        .record_scan(&report(
+            day(0),
+            vec![cert(A, EU, "n1", day(0)), cert(A, EU, "n2", day(0))],
+            vec![],
+        ))
+        .expect("record");
+    let n1 = arn(A, EU, "n1");
+    // n2 was deleted; n1's DNS lookup and TLS probe failed. The target was listed in full, so
+    // n2 goes and nothing is stale.
+    let merged = store
+        .record_scan(&report(
+            day(1),
+            vec![cert(A, EU, "n1", day(1))],
+            vec![
+                fail(A, Some(EU), Stage::Dns, Some(&n1)),
+                fail(A, Some(EU), Stage::Tls, Some(&n1)),
+            ],
+        ))
+        .expect("record");
+    assert_eq!(arns(&merged), vec![n1]);
+    assert!(merged.stale.is_empty());
+}

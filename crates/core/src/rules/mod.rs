@@ -10,10 +10,13 @@ use crate::policy::Policy;
 use chrono::{DateTime, Duration, Utc};
 
 mod caa_blocked;
+mod caa_forbids_amazon;
 mod domain_blocked;
 mod email_validation;
+mod endpoint_unreachable;
 mod expired;
 mod imported;
+mod name_unresolvable;
 mod not_in_use;
 mod pending_validation;
 mod private_ca_error;
@@ -22,6 +25,11 @@ mod renewal_not_started;
 mod renewal_stalled;
 mod request_stuck;
 mod revoked;
+mod served_stale;
+mod validation_record_missing;
+mod validation_record_wrong;
+
+pub use caa_forbids_amazon::{caa_allows_amazon, CaaVerdict, AMAZON_ISSUERS};
 
 type Rule = fn(&Ctx) -> Option<Finding>;
 
@@ -40,6 +48,12 @@ const RULES: &[Rule] = &[
     pending_validation::check_http,
     renewal_stalled::check,
     renewal_not_started::check,
+    validation_record_missing::check,
+    validation_record_wrong::check,
+    caa_forbids_amazon::check,
+    served_stale::check,
+    name_unresolvable::check,
+    endpoint_unreachable::check,
     not_in_use::check,
     email_validation::check,
     request_stuck::check,
@@ -137,10 +151,29 @@ impl<'a> Ctx<'a> {
         match self.days {
             None => Urgency::Upcoming,
             Some(_) if self.cert.is_expired(self.now) => Urgency::Expired,
-            Some(d) if d <= self.policy.urgent_days => Urgency::Urgent,
-            Some(d) if d <= self.policy.action_days => Urgency::Action,
-            Some(_) => Urgency::Upcoming,
+            Some(d) => self.urgency_for_days(d),
         }
+    }
+
+    /// Urgency of something that breaks at `at` (a served copy's NotAfter, not ACM's).
+    pub fn urgency_at(&self, at: DateTime<Utc>) -> Urgency {
+        if at <= self.now {
+            return Urgency::Expired;
+        }
+        self.urgency_for_days((at - self.now).num_seconds().div_euclid(86_400))
+    }
+
+    fn urgency_for_days(&self, days: i64) -> Urgency {
+        match days {
+            d if d <= self.policy.urgent_days => Urgency::Urgent,
+            d if d <= self.policy.action_days => Urgency::Action,
+            _ => Urgency::Upcoming,
+        }
+    }
+
+    /// What the network checks saw, if they ran.
+    pub fn checks(&self) -> Option<&'a crate::checks::Checks> {
+        self.cert.checks.as_ref()
     }
 
     /// A finding whose urgency is the date's, raised to `at_least`. The console link is appended
@@ -330,11 +363,94 @@ pub(crate) mod test_support {
         c
     }
 
+    /// The healthy certificate as the network checks see it when all is well: both validation
+    /// CNAMEs in place, CAA allowing Amazon, each name served by ACM's certificate.
+    pub fn checked(mut c: CertificateFacts) -> CertificateFacts {
+        use crate::checks::*;
+        let validation_records = c
+            .domain_validation_options
+            .iter()
+            .filter_map(|dv| {
+                let rr = dv.resource_record.as_ref()?;
+                Some(ValidationRecordCheck {
+                    domain: dv.domain_name.clone(),
+                    name: rr.name.clone(),
+                    expected: rr.value.clone(),
+                    answer: Answer::Records,
+                    found: vec![rr.value.clone()],
+                })
+            })
+            .collect();
+        let not_after = c.not_after.expect("healthy has a NotAfter");
+        let names = c
+            .names()
+            .iter()
+            .map(|name| NameCheck {
+                name: (*name).to_owned(),
+                answer: Answer::Records,
+                cnames: Vec::new(),
+                addresses: vec!["192.0.2.10".into()],
+                endpoints: vec![EndpointProbe {
+                    address: "192.0.2.10".into(),
+                    port: 443,
+                    served: Some(ServedCertificate {
+                        serial: "0a:0a".into(),
+                        not_before: now() - Duration::days(48),
+                        not_after,
+                        subject: format!("CN={name}"),
+                        issuer: "CN=Amazon RSA 2048 M03".into(),
+                        names: vec!["shop.example.com".into(), "www.shop.example.com".into()],
+                        verdict: "valid".into(),
+                        chain_length: 2,
+                        matches_acm: true,
+                    }),
+                    error: None,
+                    local_failure: false,
+                }],
+            })
+            .collect();
+        let caa = c
+            .names()
+            .iter()
+            .map(|name| CaaCheck {
+                domain: (*name).to_owned(),
+                answer: Answer::Records,
+                found_at: Some("example.com".into()),
+                records: vec![CaaRecord {
+                    flags: 0,
+                    tag: "issue".into(),
+                    value: "amazon.com".into(),
+                }],
+            })
+            .collect();
+        c.checks = Some(Checks {
+            validation_records,
+            caa,
+            names,
+        });
+        c
+    }
+
+    /// Sets the DNS answer of the `index`th validation record.
+    pub fn set_validation(
+        c: &mut CertificateFacts,
+        index: usize,
+        answer: crate::checks::Answer,
+        found: &[&str],
+    ) {
+        let record = &mut c.checks.as_mut().expect("checked").validation_records[index];
+        record.answer = answer;
+        record.found = found.iter().map(|s| (*s).to_owned()).collect();
+    }
+
     /// Classify with the default policy and compare (code, urgency) pairs.
     #[track_caller]
     pub fn check(cert: &CertificateFacts, expected: &[(Code, Urgency)]) -> Vec<Finding> {
         let findings = classify(cert, now(), &Policy::default());
-        let got: Vec<(Code, Urgency)> = findings.iter().map(|f| (f.code, f.urgency)).collect();
+        let got: Vec<(Code, Urgency)> = findings
+            .iter()
+            .map(|f| (f.code.clone(), f.urgency))
+            .collect();
         assert_eq!(got, expected, "findings: {findings:#?}");
         for f in &findings {
             assert!(!f.summary.is_empty() && !f.remedy.is_empty());

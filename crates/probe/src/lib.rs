@@ -1,0 +1,1 @@
+//! certwatch-probe (under construction).
