@@ -3,7 +3,7 @@
 //! Secrets never live here: they come from the environment.
 
 use certwatch_core::Policy;
-use certwatch_scanner::{AccountFilter, Rates, RegionSelection, ScanConfig};
+use certwatch_scanner::{AccountFilter, ProbeConfig, Rates, RegionSelection, ScanConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
@@ -14,8 +14,107 @@ pub struct FileConfig {
     pub organization: Organization,
     pub scan: Scan,
     pub policy: Policy,
+    pub checks: ChecksFile,
     pub serve: ServeFile,
     pub slack: SlackFile,
+}
+
+/// `[checks]`: what the world sees of each certificate's names (DNS, CAA, TLS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChecksFile {
+    pub dns: bool,
+    pub tls: bool,
+    pub nameservers: Vec<String>,
+    pub tls_port: u32,
+    pub timeout_seconds: u64,
+    pub max_concurrency: usize,
+    pub queries_per_second: f64,
+    pub recheck_hours: u64,
+}
+
+impl Default for ChecksFile {
+    /// The probe's own defaults: one home for them.
+    fn default() -> Self {
+        let probe = ProbeConfig::default();
+        ChecksFile {
+            dns: probe.dns,
+            tls: probe.tls,
+            nameservers: Vec::new(),
+            tls_port: u32::from(probe.tls_port),
+            timeout_seconds: probe.timeout.as_secs(),
+            max_concurrency: probe.max_concurrency,
+            queries_per_second: probe.queries_per_second,
+            recheck_hours: ScanConfig::default().recheck_after.as_secs() / 3600,
+        }
+    }
+}
+
+impl ChecksFile {
+    /// The probe's config, None when both kinds of check are off, or the bad key and why.
+    fn validate(&self) -> Result<Option<ProbeConfig>, (String, String)> {
+        let mut nameservers = Vec::with_capacity(self.nameservers.len());
+        for text in &self.nameservers {
+            let address = text
+                .parse::<std::net::SocketAddr>()
+                .or_else(|_| {
+                    text.parse::<std::net::IpAddr>()
+                        .map(|ip| std::net::SocketAddr::new(ip, 53))
+                })
+                .map_err(|_| {
+                    invalid(
+                        "checks.nameservers",
+                        format!(
+                            "{text:?} is not a nameserver address like \"9.9.9.9\", \"127.0.0.1:5353\" or \"[2620:fe::fe]:53\""
+                        ),
+                    )
+                })?;
+            nameservers.push(address);
+        }
+        let tls_port = u16::try_from(self.tls_port)
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| invalid("checks.tls_port", "must be a port between 1 and 65535"))?;
+        if !(1..=60).contains(&self.timeout_seconds) {
+            return Err(invalid(
+                "checks.timeout_seconds",
+                "must be between 1 and 60",
+            ));
+        }
+        if !(1..=4096).contains(&self.max_concurrency) {
+            return Err(invalid(
+                "checks.max_concurrency",
+                "must be between 1 and 4096",
+            ));
+        }
+        if !(self.queries_per_second.is_finite() && self.queries_per_second > 0.0) {
+            return Err(invalid(
+                "checks.queries_per_second",
+                format!(
+                    "{} is not a positive number of queries per second",
+                    self.queries_per_second
+                ),
+            ));
+        }
+        if !(1..=720).contains(&self.recheck_hours) {
+            return Err(invalid(
+                "checks.recheck_hours",
+                "must be between 1 and 720 (30 days)",
+            ));
+        }
+        if !self.dns && !self.tls {
+            return Ok(None);
+        }
+        Ok(Some(ProbeConfig {
+            dns: self.dns,
+            tls: self.tls,
+            nameservers,
+            tls_port,
+            timeout: Duration::from_secs(self.timeout_seconds),
+            max_concurrency: self.max_concurrency,
+            queries_per_second: self.queries_per_second,
+        }))
+    }
 }
 
 /// `[serve]`: the long-running process.
@@ -435,6 +534,7 @@ impl FileConfig {
         policy
             .validate()
             .map_err(|e| invalid(format!("policy.{}", e.key), e.reason))?;
+        let checks = self.checks.validate()?;
 
         Ok(ScanConfig {
             member_role_name: org.member_role_name.clone(),
@@ -451,6 +551,8 @@ impl FileConfig {
             rates: self.scan.rates,
             policy,
             search_certificates: self.scan.search_certificates,
+            checks,
+            recheck_after: Duration::from_secs(self.checks.recheck_hours * 3600),
         })
     }
 }
@@ -541,6 +643,20 @@ mod tests {
                 "policy.action_days: must be at least urgent_days",
             ),
             ("[policy]\nurgent_days = \"7\"", "invalid type"),
+            (
+                "[checks]\nnameservers = [\"dns.example\"]",
+                "checks.nameservers: \"dns.example\" is not a nameserver address",
+            ),
+            ("[checks]\ntls_port = 0", "checks.tls_port"),
+            ("[checks]\ntls_port = 70000", "checks.tls_port"),
+            ("[checks]\ntimeout_seconds = 0", "checks.timeout_seconds"),
+            ("[checks]\nmax_concurrency = 0", "checks.max_concurrency"),
+            (
+                "[checks]\nqueries_per_second = 0.0",
+                "checks.queries_per_second: 0 is not a positive",
+            ),
+            ("[checks]\ndnss = true", "unknown field `dnss`"),
+            ("[checks]\nrecheck_hours = 0", "checks.recheck_hours"),
         ] {
             let err = check(text).expect_err(text);
             assert!(
@@ -593,6 +709,32 @@ mod tests {
             let err = serve(text).expect_err(text);
             assert!(err.contains(wanted), "{text:?}: {err}");
         }
+    }
+
+    #[test]
+    fn checks_settings() {
+        let c = check("").unwrap().checks.expect("checks are on by default");
+        assert!(c.dns && c.tls);
+        assert!(c.nameservers.is_empty(), "the system resolver");
+        assert_eq!(c.tls_port, 443);
+        let c = check(
+            "[checks]\ntls = false\nnameservers = [\"127.0.0.1:5353\", \"9.9.9.9\", \"[::1]:53\"]\n\
+             tls_port = 8443\ntimeout_seconds = 2\nqueries_per_second = 50.0",
+        )
+        .unwrap()
+        .checks
+        .unwrap();
+        assert!(c.dns && !c.tls);
+        assert_eq!(
+            c.nameservers,
+            ["127.0.0.1:5353", "9.9.9.9:53", "[::1]:53"].map(|a| a.parse().unwrap())
+        );
+        assert_eq!(
+            (c.tls_port, c.timeout, c.queries_per_second),
+            (8443, Duration::from_secs(2), 50.0)
+        );
+        let off = check("[checks]\ndns = false\ntls = false").unwrap();
+        assert!(off.checks.is_none());
     }
 
     #[test]

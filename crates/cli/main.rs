@@ -366,6 +366,19 @@ async fn demo() -> Result<Report> {
          and ACM over the AWS wire protocols).",
         server.endpoint()
     );
+    // The simulated world's DNS zone and TLS endpoints, wired in by the same settings as
+    // `[checks]` in a config file.
+    let checks = server.dns_addr().map(|dns| {
+        eprintln!(
+            "Demo: checking DNS at {dns} and TLS endpoints on port {} of 127.0.0.1.",
+            server.tls_port().unwrap_or(443)
+        );
+        certwatch_scanner::ProbeConfig {
+            nameservers: vec![dns],
+            tls_port: server.tls_port().unwrap_or(443),
+            ..certwatch_scanner::ProbeConfig::default()
+        }
+    });
     let base = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::from_static("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::new(
@@ -375,7 +388,11 @@ async fn demo() -> Result<Report> {
         .http_client(certwatch_scanner::http_client())
         .load()
         .await;
-    let report = scan_with_progress(&base, &ScanConfig::default()).await;
+    let config = ScanConfig {
+        checks,
+        ..ScanConfig::default()
+    };
+    let report = scan_with_progress(&base, &config).await;
     server.shutdown().await;
     report
 }

@@ -141,7 +141,7 @@ fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
         writeln!(
             out,
-            "\nNot scanned ({} failures; the rest of the scan went on):\n{t}",
+            "\nNot scanned or not checked ({} failures; the rest of the scan went on):\n{t}",
             report.failures.len()
         )?;
     }
@@ -158,6 +158,19 @@ fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         s.throttled,
         s.duration_ms as f64 / 1000.0
     )?;
+    let c = &s.checks;
+    if c.certificates > 0 {
+        writeln!(
+            out,
+            "Checked what the world sees of {} certificates: {} DNS lookups, {} TLS handshakes \
+             ({} could not be made) in {:.1} s.",
+            c.certificates,
+            c.lookups,
+            c.probes,
+            c.failures,
+            c.duration_ms as f64 / 1000.0
+        )?;
+    }
     if s.search_fallbacks > 0 {
         writeln!(
             out,

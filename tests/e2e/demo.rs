@@ -187,6 +187,6 @@ fn table_output_reads_as_a_report() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("need a human"), "{text}");
     assert!(text.contains("What to do:"));
-    assert!(text.contains("Not scanned (1 failures"));
+    assert!(text.contains("Not scanned or not checked (1 failures"));
     assert!(text.contains("assume_role"));
 }

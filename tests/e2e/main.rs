@@ -1,5 +1,7 @@
 //! End-to-end tests: the built `certwatch` binary against real peers on 127.0.0.1.
 
+mod checks_moto;
+mod checks_sim;
 mod cli;
 mod demo;
 mod faults;

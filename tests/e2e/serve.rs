@@ -156,6 +156,9 @@ async fn serve_posts_one_digest_and_answers_signed_commands() {
 member_role_name = "OrganizationAccountAccessRole"
 [scan]
 regions = "enabled"
+[checks]
+dns = false
+tls = false
 [serve]
 listen = "{addr}"
 store_path = "{store}"

@@ -185,8 +185,26 @@ impl App {
     async fn scan_once(&self) {
         self.scan_running.store(true, Ordering::SeqCst);
         tracing::info!("scan started");
-        let result =
-            certwatch_scanner::scan(&self.aws, &self.scan_config, Utc::now(), &NoProgress).await;
+        // The stored checks that still stand spare their lookups and handshakes.
+        let previous = {
+            let inventory = self
+                .inventory
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
+            Arc::new(certwatch_scanner::PreviousChecks::new(
+                self.scan_config.recheck_after,
+                inventory.report.certificates.iter().map(|c| &c.facts),
+            ))
+        };
+        let result = certwatch_scanner::scan_after(
+            &self.aws,
+            &self.scan_config,
+            Utc::now(),
+            &NoProgress,
+            previous,
+        )
+        .await;
         let outcome = match result {
             Ok(report) => {
                 let stats = report.stats.clone();

@@ -23,6 +23,27 @@ pub struct Checks {
     /// One per non-wildcard name resolved (and, with TLS checks, its endpoints probed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<NameCheck>,
+    /// When the lookups and probes were made (a rescan may reuse them, see
+    /// [`CertificateFacts::reusable_checks`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+impl Checks {
+    /// Whether every lookup was answered and every probe could be made.
+    pub fn complete(&self) -> bool {
+        self.validation_records
+            .iter()
+            .map(|r| r.answer)
+            .chain(self.caa.iter().map(|c| c.answer))
+            .chain(self.names.iter().map(|n| n.answer))
+            .all(|a| a != Answer::Failed)
+            && self
+                .names
+                .iter()
+                .flat_map(|n| &n.endpoints)
+                .all(|e| !e.local_failure)
+    }
 }
 
 /// How a DNS question was answered.
@@ -298,7 +319,10 @@ impl CertificateFacts {
     /// as integers: ACM writes hex, moto decimal) and the same NotAfter; with no serial known,
     /// the same NotAfter.
     pub fn is_current(&self, served_serial: &str, served_not_after: DateTime<Utc>) -> bool {
-        let same_date = self.not_after == Some(served_not_after);
+        // X.509 times have whole seconds; ACM's (and emulators') may carry a fraction.
+        let same_date = self
+            .not_after
+            .is_some_and(|at| at.timestamp() == served_not_after.timestamp());
         match (
             self.serial.as_deref().and_then(serial_value),
             serial_value(served_serial),
@@ -306,6 +330,37 @@ impl CertificateFacts {
             (Some(ours), Some(theirs)) => ours == theirs && same_date,
             _ => same_date,
         }
+    }
+
+    /// The checks an earlier scan made of this certificate (`previous`: the same ARN as then
+    /// stored), if they still stand: made less than `max_age` before `now`, complete (a failed
+    /// lookup is always retried), and of the same plan, serial and NotAfter, so a renewal,
+    /// a re-import, a new name or a change of use is checked afresh. This is what keeps a
+    /// long-running `serve` from repeating every lookup at every scan.
+    pub fn reusable_checks(
+        &self,
+        previous: &CertificateFacts,
+        now: DateTime<Utc>,
+        max_age: chrono::Duration,
+        dns: bool,
+        tls: bool,
+    ) -> Option<Checks> {
+        let checks = previous.checks.as_ref()?;
+        let fresh = checks
+            .checked_at
+            .is_some_and(|at| at <= now && now - at < max_age);
+        let plan = self.check_plan(now, dns, tls);
+        // The earlier scan probed endpoints exactly when this plan wants them probed.
+        let probed_alike = checks
+            .names
+            .iter()
+            .filter(|n| n.answer == Answer::Records)
+            .all(|n| n.endpoints.is_empty() != plan.tls);
+        let same = self.serial == previous.serial
+            && self.not_after == previous.not_after
+            && plan == previous.check_plan(now, dns, tls)
+            && probed_alike;
+        (fresh && same && checks.complete()).then(|| checks.clone())
     }
 
     /// Which checks this certificate calls for, given which kinds are turned on.
@@ -347,7 +402,7 @@ impl CertificateFacts {
         if dns && self.cert_type == CertType::AmazonIssued {
             plan.caa = names.iter().map(|n| (*n).to_owned()).collect();
         }
-        let in_use = self.in_use || !self.in_use_by.is_empty();
+        let in_use = self.is_in_use();
         let served_somewhere = in_use || self.exported || self.cert_type == CertType::Imported;
         if issued && served_somewhere {
             let hosts = names.iter().filter(|n| !n.starts_with("*."));
@@ -446,6 +501,48 @@ mod tests {
         assert!(c.is_current("258", at), "decimal 258 = 0x0102");
         assert!(!c.is_current("01:03", at));
         assert!(!c.is_current("01:02", at - chrono::Duration::days(1)));
+        c.not_after = Some(at + chrono::Duration::milliseconds(250));
+        assert!(c.is_current("01:02", at), "X.509 has whole seconds");
+    }
+
+    #[test]
+    fn checks_are_reused_while_fresh_complete_and_unchanged() {
+        let mut before = crate::rules::test_support::checked(healthy());
+        let checked_at = now() - chrono::Duration::hours(5);
+        before.checks.as_mut().unwrap().checked_at = Some(checked_at);
+        let day = chrono::Duration::hours(24);
+        let again = before.clone();
+        let reused = again.reusable_checks(&before, now(), day, true, true);
+        assert_eq!(reused.unwrap().checked_at, Some(checked_at));
+        assert!(
+            again
+                .reusable_checks(&before, now(), chrono::Duration::hours(4), true, true)
+                .is_none(),
+            "too old"
+        );
+        let mut renewed = again.clone();
+        renewed.not_after = Some(renewed.not_after.unwrap() + chrono::Duration::days(198));
+        assert!(renewed
+            .reusable_checks(&before, now(), day, true, true)
+            .is_none());
+        let mut more_names = again.clone();
+        more_names
+            .subject_alternative_names
+            .push("api.shop.example.com".into());
+        assert!(more_names
+            .reusable_checks(&before, now(), day, true, true)
+            .is_none());
+        let mut failed = before.clone();
+        failed.checks.as_mut().unwrap().caa[0].answer = Answer::Failed;
+        assert!(again
+            .reusable_checks(&failed, now(), day, true, true)
+            .is_none());
+        assert!(
+            again
+                .reusable_checks(&before, now(), day, true, false)
+                .is_none(),
+            "TLS off now"
+        );
     }
 
     #[test]

@@ -325,9 +325,14 @@ impl CertificateFacts {
         self.managed_by.as_deref() == Some("CLOUDFRONT")
     }
 
+    /// Used by an AWS service (InUse, or any InUseBy ARN).
+    pub fn is_in_use(&self) -> bool {
+        self.in_use || !self.in_use_by.is_empty()
+    }
+
     /// ACM renews only certificates that are used by an AWS service or were exported.
     pub fn renewal_eligible_by_use(&self) -> bool {
-        self.in_use || !self.in_use_by.is_empty() || self.exported
+        self.is_in_use() || self.exported
     }
 
     pub fn has_wildcard(&self) -> bool {

@@ -189,6 +189,9 @@ pub struct CheckStats {
     pub probes: u64,
     /// Lookups and probes that could not be made (each is a `failures` row).
     pub failures: u64,
+    /// Certificates whose checks of an earlier scan still stood and were reused (`serve`).
+    #[serde(default)]
+    pub reused: u64,
     /// Wall time of the checks, overlapping the AWS calls.
     pub duration_ms: u64,
 }

@@ -620,6 +620,7 @@ pub(crate) fn facts_from_search(
             })
             .collect();
         f.key_algorithm = x.key_algorithm().map(|k| k.as_str().to_owned());
+        f.serial = x.serial_number().map(str::to_owned);
         f.not_before = time(x.not_before());
         f.not_after = time(x.not_after());
     }
@@ -686,6 +687,9 @@ pub(crate) fn apply_detail(f: &mut CertificateFacts, d: &aws_sdk_acm::types::Cer
     }
     if let Some(k) = d.key_algorithm() {
         f.key_algorithm = Some(k.as_str().to_owned());
+    }
+    if let Some(serial) = d.serial() {
+        f.serial = Some(serial.to_owned());
     }
     f.not_before = time(d.not_before()).or(f.not_before);
     f.not_after = time(d.not_after()).or(f.not_after);

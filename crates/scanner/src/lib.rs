@@ -5,10 +5,13 @@
 //! goes on. The only error that stops a scan is having no usable credentials at all.
 
 mod aws;
+mod checks;
 mod plan;
 mod throttle;
 
 pub use aws::{http_client, AwsError};
+pub use certwatch_probe::ProbeConfig;
+pub use checks::PreviousChecks;
 pub use plan::{
     with_required_region, AccountFilter, OrgAccount, RegionSelection, ALWAYS_SCANNED_REGION,
 };
@@ -47,6 +50,13 @@ pub struct ScanConfig {
     /// List with SearchCertificates, which spares the describe of most certificates, falling
     /// back to ListCertificates where it is refused or not served. `false`: ListCertificates only.
     pub search_certificates: bool,
+    /// The network checks (DNS, CAA, TLS) run on each target's certificates once they are
+    /// known, beside the AWS calls of the targets still being scanned. None: no checks (the
+    /// library's default; the configuration file's turns them on).
+    pub checks: Option<ProbeConfig>,
+    /// How long the network checks of an unchanged certificate stand: a rescan given an earlier
+    /// scan's checks ([`scan_after`]) repeats them only once they are older than this.
+    pub recheck_after: Duration,
 }
 
 impl Default for ScanConfig {
@@ -65,6 +75,8 @@ impl Default for ScanConfig {
             rates: Rates::default(),
             policy: Policy::default(),
             search_certificates: true,
+            checks: None,
+            recheck_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -87,6 +99,8 @@ impl Progress for NoProgress {}
 pub enum ScanError {
     #[error("the AWS credentials do not work (sts:GetCallerIdentity failed): {0}")]
     Credentials(AwsError),
+    #[error("the network checks cannot start: {0} (set checks.nameservers, or turn checks.dns and checks.tls off)")]
+    Checks(certwatch_probe::ProbeError),
 }
 
 /// Certificates described at once within one account-region; the rate limiter paces them.
@@ -144,14 +158,7 @@ pub async fn scan(
     now: DateTime<Utc>,
     progress: &dyn Progress,
 ) -> Result<Report, ScanError> {
-    let mut certificates = Vec::new();
-    let mut report = scan_each(base, config, now, progress, &mut |records| {
-        certificates.extend(records)
-    })
-    .await?;
-    report.certificates = certificates;
-    report.sort();
-    Ok(report)
+    scan_after(base, config, now, progress, Arc::default()).await
 }
 
 /// Scans like [`scan`], but hands each account-region's certificates to `on_target` as soon as
@@ -167,6 +174,38 @@ pub async fn scan_each(
     config: &ScanConfig,
     now: DateTime<Utc>,
     progress: &dyn Progress,
+    on_target: &mut (dyn FnMut(Vec<CertificateRecord>) + Send),
+) -> Result<Report, ScanError> {
+    let previous = Arc::new(PreviousChecks::default());
+    scan_each_after(base, config, now, progress, previous, on_target).await
+}
+
+/// Scans like [`scan`], reusing the network checks of an earlier scan where they still stand
+/// (see [`PreviousChecks`]): what a long-running `serve` does.
+pub async fn scan_after(
+    base: &SdkConfig,
+    config: &ScanConfig,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+    previous: Arc<PreviousChecks>,
+) -> Result<Report, ScanError> {
+    let mut certificates = Vec::new();
+    let mut report = scan_each_after(base, config, now, progress, previous, &mut |records| {
+        certificates.extend(records)
+    })
+    .await?;
+    report.certificates = certificates;
+    report.sort();
+    Ok(report)
+}
+
+/// [`scan_each`] with the checks of an earlier scan to reuse.
+pub async fn scan_each_after(
+    base: &SdkConfig,
+    config: &ScanConfig,
+    now: DateTime<Utc>,
+    progress: &dyn Progress,
+    previous: Arc<PreviousChecks>,
     on_target: &mut (dyn FnMut(Vec<CertificateRecord>) + Send),
 ) -> Result<Report, ScanError> {
     let started = Instant::now();
@@ -187,18 +226,29 @@ pub async fn scan_each(
         search_unsupported: Mutex::new(HashSet::new()),
     });
 
+    let mut checks = checks::CheckStage::start(config, now, previous)?;
     let (events, mut received) = tokio::sync::mpsc::channel(EVENTS_BUFFERED);
     // The channel closes once the driver and every account task it spawned have ended.
     let mut driver = AbortOnDrop(tokio::spawn(run.clone().scan_organization(own_id, events)));
     let mut certificates = 0u64;
-    while let Some(event) = received.recv().await {
+    loop {
+        // Checked targets leave first; a full checking queue holds the scan's events back.
+        let event = tokio::select! {
+            biased;
+            Some(checked) = checks.next_done(), if checks.busy() => {
+                on_target(checked);
+                continue;
+            }
+            event = received.recv(), if !checks.full() => event,
+        };
+        let Some(event) = event else { break };
         match event {
             Event::AccountsPlanned(accounts) => progress.accounts_planned(accounts),
             Event::TargetsPlanned(targets) => progress.targets_planned(targets),
             Event::TargetDone(records) => {
                 certificates += records.len() as u64;
                 progress.target_done();
-                if !records.is_empty() {
+                if let Some(records) = checks.submit(records) {
                     on_target(records);
                 }
             }
@@ -207,8 +257,12 @@ pub async fn scan_each(
     }
     let accounts = propagate_panic((&mut driver.0).await).unwrap_or(0);
     run.limits.forget_idle_keys();
+    while let Some(checked) = checks.next_done().await {
+        on_target(checked);
+    }
 
-    let out = std::mem::take(&mut *run.output());
+    let mut out = std::mem::take(&mut *run.output());
+    let check_stats = checks.finish(&mut out.failures);
     Ok(Report {
         generated_at: now,
         stats: Stats {
@@ -225,7 +279,7 @@ pub async fn scan_each(
                 .map(|m| m.clone())
                 .unwrap_or_default(),
             call_time: run.limits.timing.call_time(),
-            checks: Default::default(),
+            checks: check_stats,
             duration_ms: started.elapsed().as_millis() as u64,
         },
         certificates: Vec::new(),
@@ -622,7 +676,10 @@ impl Run {
         key: throttle::Key,
         mut facts: CertificateFacts,
     ) -> Option<CertificateRecord> {
-        if needs_detail(&facts, self.now, &self.config.policy) {
+        let dns_checks = self.config.checks.as_ref().is_some_and(|c| c.dns);
+        if needs_detail(&facts, self.now, &self.config.policy)
+            || (dns_checks && facts.checks_need_detail(self.now))
+        {
             let detail = patient(|| {
                 self.limits
                     .describe_certificate(key, acm.describe(facts.clone()))

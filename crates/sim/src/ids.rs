@@ -117,6 +117,14 @@ pub fn validation_record(account: &str, domain: &str) -> (String, String) {
     )
 }
 
+/// Another value for the validation CNAME at `name`, shaped like ACM's: what a record left
+/// behind by an older request of the same domain points to.
+pub fn stale_validation_target(name: &str) -> String {
+    let target = hex(&["validation-target-old", name], 32);
+    let label = chars(&["validation-label-old", name], 10, LOWER);
+    format!("_{target}.{label}.acm-validations.aws.")
+}
+
 /// The domain without a leading `*.` wildcard label.
 pub fn base_domain(domain: &str) -> &str {
     domain.strip_prefix("*.").unwrap_or(domain)

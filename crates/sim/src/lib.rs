@@ -58,11 +58,25 @@
 //! bodies, AccessDenied on AssumeRole or ACM, disabled regions). [`serve`] is
 //! `serve_with` and [`Behaviour::default`]: none of these.
 //!
+//! # What the world sees: DNS and TLS
+//! With a scenario's `[network] enabled = true`, [`serve`] also starts an authoritative DNS
+//! server ([`SimServer::dns_addr`], UDP and TCP) and one TLS listener on 127.0.0.1
+//! ([`SimServer::tls_port`]), so network checks can look at the certificates as the internet
+//! would: each certificate's validation CNAMEs, CAA records (`[network].caa`), A records for
+//! its names, and by SNI the certificate its endpoint serves, all derived from the scenario
+//! (keys `validation_record`, `resolves`, `endpoint`; see `scenarios/demo.toml`). Served
+//! certificates are signed by the simulator's own CA ([`net::tls::sim_ca_pem`]), so they are
+//! never trusted by WebPKI. Two certificates claiming one name: the first in scenario order
+//! decides its address and the certificate served for it. The servers are also usable on
+//! their own ([`net`]), e.g. in front of moto.
+//!
 //! # Layout
 //! `scenario` (file model) → `world` (resolved against `now`: dates, ARNs,
-//! validation records) → `services::*` (one module per AWS service, no HTTP) ←
-//! `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum), which applies
-//! `behaviour` (quotas, latency, faults) before a service answers. `identity`
+//! validation records, what the world shows of each certificate) → `services::*` (one module
+//! per AWS service, no HTTP) and `network` (the DNS records and the certificates served by
+//! SNI) ← `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum), which applies
+//! `behaviour` (quotas, latency, faults) before a service answers and starts `net`'s DNS and
+//! TLS servers with `network`'s plan. `net` knows nothing of scenarios. `identity`
 //! holds issued sessions; `paging`, `ids` and `regions` are shared data helpers;
 //! `generate` builds large scenarios in code for benchmarks ([`Scenario::generate`]).
 
@@ -70,6 +84,8 @@ mod behaviour;
 mod generate;
 mod identity;
 mod ids;
+pub mod net;
+mod network;
 mod paging;
 mod protocol;
 mod regions;
@@ -81,8 +97,8 @@ mod world;
 pub use behaviour::{Behaviour, Fault, FaultKind, Latency, Quotas};
 pub use generate::{GeneratorSpec, GENERATED_MANAGEMENT};
 pub use scenario::{
-    AccountSpec, CertificateSpec, OrganizationSpec, RegionFaults, RenewalSpec, Scenario,
-    ScenarioError,
+    AccountSpec, CertificateSpec, NetworkSpec, OrganizationSpec, RegionFaults, RenewalSpec,
+    Scenario, ScenarioError,
 };
 pub use server::{serve, serve_with, SimServer};
 

@@ -40,6 +40,10 @@ use std::collections::BTreeMap;
 pub struct Scenario {
     /// `[organization]`: the organization itself.
     pub organization: OrganizationSpec,
+    /// `[network]`: what the world sees of the certificates (a DNS zone and TLS endpoints on
+    /// loopback). Absent: disabled, and starting the simulator costs nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
     /// `[[accounts]]`: every account, the management account included. Order is kept:
     /// `ListAccounts` answers in this order.
     #[serde(default)]
@@ -67,6 +71,26 @@ pub struct OrganizationSpec {
     /// `opt_in_regions`. Default: every region in the built-in catalogue
     /// (17 default-enabled + 17 opt-in).
     pub regions: Option<Vec<String>>,
+}
+
+/// `[network]`: the simulated world's DNS zone and TLS endpoints.
+///
+/// With `enabled`, `serve` also starts an authoritative DNS server and one TLS listener on
+/// 127.0.0.1 (`SimServer::dns_addr`, `SimServer::tls_port`). The zone holds each certificate's
+/// validation CNAMEs and its names' A records, and the listener serves each name's certificate
+/// by SNI, as each certificate's `validation_record`, `resolves` and `endpoint` say; plus the
+/// CAA records given here.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// Serve DNS and TLS. Default `false`: the table can stay in a file, switched off.
+    #[serde(default)]
+    pub enabled: bool,
+    /// CAA records by name, each in zone-file text `flags tag "value"`, e.g.
+    /// `{ "example.com" = ['0 issue "amazon.com"'] }`. Names without any are NODATA (so CAA
+    /// allows every CA there, unless a parent has a set).
+    #[serde(default)]
+    pub caa: BTreeMap<String, Vec<String>>,
 }
 
 /// `[[accounts]]`
@@ -218,6 +242,22 @@ pub struct CertificateSpec {
     /// Tags returned by `ListTagsForCertificate`, e.g. `{ team = "payments" }`.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
+    /// `[network]`: whether the DNS zone has the certificate's validation CNAMEs (those of
+    /// `DomainValidationOptions` and of the renewal): `present` (ACM's value), `missing` (no
+    /// record), `wrong` (a CNAME with another value, as an older request leaves behind).
+    /// Default `present`; only DNS-validated certificates have any.
+    pub validation_record: Option<String>,
+    /// `[network]`: whether the certificate's non-wildcard names get A records. Default `true`.
+    pub resolves: Option<bool>,
+    /// `[network]`: what its names' endpoint serves. `current`: the names resolve to
+    /// 127.0.0.1, where the TLS listener serves ACM's copy (SANs, serial, NotBefore, NotAfter).
+    /// `stale`: an older copy there (another serial, NotAfter = now + `stale_expires_in_days`).
+    /// `unreachable`: the names resolve to 127.0.0.2, where nothing listens. `none`: no A
+    /// records. Default `current` for an ISSUED, unexpired certificate that is in use,
+    /// exported or IMPORTED, else `none`.
+    pub endpoint: Option<String>,
+    /// `NotAfter` of the copy an `endpoint = "stale"` serves, days after now. Default 9.
+    pub stale_expires_in_days: Option<f64>,
 }
 
 /// `[accounts.certificates.renewal]`: a managed renewal in progress or finished.
@@ -310,7 +350,9 @@ mod tests {
         assert_eq!(demo.management_account_id(), "210987654321");
         assert_eq!(demo.accounts.len(), 7);
         let certificates: usize = demo.accounts.iter().map(|a| a.certificates.len()).sum();
-        assert!((30..=45).contains(&certificates), "{certificates}");
+        assert!((45..=55).contains(&certificates), "{certificates}");
+        let network = demo.network.as_ref().expect("the demo has a world");
+        assert!(network.enabled);
     }
 
     #[test]
@@ -385,6 +427,89 @@ mod tests {
             invalid_key("[organization]\nmanagement_account_id = \"111122223333\"\n"),
             "organization.management_account_id"
         );
+    }
+
+    #[test]
+    fn network_errors_name_the_key() {
+        let cert = |body: &str| {
+            format!("{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nexpires_in_days = 30\n{body}\n")
+        };
+        let key = |body: &str| invalid_key(&cert(body));
+        let field = |name: &str| format!("accounts[0].certificates[0].{name}");
+        assert_eq!(
+            key("validation_record = \"gone\""),
+            field("validation_record")
+        );
+        assert_eq!(
+            key("type = \"IMPORTED\"\nvalidation_record = \"missing\""),
+            field("validation_record"),
+            "no DNS validation, no record to leave out"
+        );
+        assert_eq!(
+            key("validation = \"EMAIL\"\nvalidation_record = \"wrong\""),
+            field("validation_record")
+        );
+        assert_eq!(key("endpoint = \"served\""), field("endpoint"));
+        assert_eq!(
+            key("resolves = false\nendpoint = \"current\""),
+            field("endpoint")
+        );
+        assert_eq!(
+            key("stale_expires_in_days = 3"),
+            field("stale_expires_in_days")
+        );
+        assert_eq!(
+            invalid_key(&format!(
+                "{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nstatus = \"PENDING_VALIDATION\"\nendpoint = \"current\"\n"
+            )),
+            field("endpoint")
+        );
+        // Accepted: what the world shows only where it can show it.
+        for body in [
+            "validation_record = \"missing\"\nendpoint = \"unreachable\"",
+            "resolves = false",
+            "endpoint = \"stale\"\nstale_expires_in_days = 2.5",
+            "endpoint = \"none\"\nresolves = false",
+        ] {
+            Scenario::from_toml(&cert(body)).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+
+        let caa = |entry: &str| {
+            let text = format!(
+                "[organization]\nmanagement_account_id = \"111122223333\"\n[network]\nenabled = true\ncaa = {{ \"example.com\" = ['0 issue \"amazon.com\"', '{entry}'] }}\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
+            );
+            Scenario::from_toml(&text)
+        };
+        for bad in [
+            "issue \"amazon.com\"",
+            "256 issue \"x\"",
+            "0 is-sue \"x\"",
+            "0 issue \"x",
+            "0 issue a b",
+        ] {
+            match caa(bad) {
+                Err(ScenarioError::Invalid { key, .. }) => {
+                    assert_eq!(key, "network.caa.example.com[1]", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        for good in [
+            "128 tbs \"x\"",
+            "0 issue \";\"",
+            "0 iodef \"mailto:a@example.com\"",
+            "0 issue letsencrypt.org",
+            "0 issue \"a\\\"b\"",
+        ] {
+            caa(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        let world = crate::world::World::resolve(
+            &caa("0 issue \"a\\\"b; accounturi=x\"").expect("valid"),
+            crate::world::validation_clock(),
+        )
+        .expect("resolves");
+        assert_eq!(world.network.caa[1].value, "a\"b; accounturi=x");
+        assert_eq!(world.network.caa[0].value, "amazon.com");
         assert_eq!(
             invalid_key("[organization]\nmanagement_account_id = \"1234\"\n"),
             "organization.management_account_id"
@@ -430,6 +555,10 @@ mod tests {
             issuer: Some("CA".into()),
             transparency_logging: Some("ENABLED".into()),
             tags: BTreeMap::from([("team".into(), "web".into())]),
+            validation_record: Some("present".into()),
+            resolves: Some(true),
+            endpoint: Some("stale".into()),
+            stale_expires_in_days: Some(9.0),
         };
         let account = AccountSpec {
             id: "111122223333".into(),
@@ -461,14 +590,22 @@ mod tests {
                 enabled: Some(true),
                 regions: Some(vec!["us-east-1".into()]),
             },
+            network: Some(NetworkSpec {
+                enabled: true,
+                caa: BTreeMap::from([(
+                    "example.com".into(),
+                    vec!["0 issue \"amazon.com\"".into()],
+                )]),
+            }),
             accounts: vec![account],
         };
         let value = toml::Value::try_from(&scenario).expect("serialises");
         let mut keys = BTreeSet::new();
         collect_keys(&value, &mut keys);
-        // Region names are map keys of `faults`, not format keys.
+        // Region names are map keys of `faults`, domains of `caa`, not format keys.
         keys.remove("us-east-1");
         keys.remove("team");
+        keys.remove("example.com");
 
         let documented = |key: &str| {
             DEMO.lines().any(|line| {

@@ -1,9 +1,13 @@
 //! The HTTP edge: one axum fallback handler that routes by protocol markers,
-//! resolves the caller, calls a service and renders the answer.
+//! resolves the caller, calls a service and renders the answer. With `[network]` enabled it
+//! also starts the world's DNS server and TLS listener (`crate::network`'s plan).
 
 use crate::behaviour::{self, Behaviour, Engine, Outcome};
 use crate::identity::{Caller, Sessions};
 use crate::ids;
+use crate::net::dns::DnsServer;
+use crate::net::tls::TlsServer;
+use crate::network;
 use crate::protocol::{self, ApiError, AuthFailure, Protocol, Reply, Service};
 use crate::regions::{self, RegionKind};
 use crate::scenario::Scenario;
@@ -15,7 +19,7 @@ use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use chrono::{DateTime, SubsecRound, Utc};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +44,32 @@ pub struct SimServer {
     shared: Arc<Shared>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    world_view: Option<WorldView>,
+}
+
+/// The world's DNS server and TLS listener (`[network]`).
+struct WorldView {
+    dns: DnsServer,
+    tls: TlsServer,
+}
+
+impl WorldView {
+    async fn start(world: &World) -> std::io::Result<WorldView> {
+        let started = std::time::Instant::now();
+        let plan = network::plan(world);
+        let (records, hosts) = (plan.records.len(), plan.by_sni.len());
+        let dns = DnsServer::start(plan.records).await?;
+        let tls = TlsServer::start(IpAddr::V4(network::SERVING), 0, plan.by_sni, None).await?;
+        tracing::debug!(
+            dns = %dns.addr(),
+            tls = %tls.addr(),
+            records,
+            hosts,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "simulated world serving"
+        );
+        Ok(WorldView { dns, tls })
+    }
 }
 
 impl SimServer {
@@ -68,8 +98,26 @@ impl SimServer {
         self.shared.sessions.len()
     }
 
-    /// Stops accepting connections and waits (briefly) for in-flight requests.
+    /// The world's authoritative nameserver (UDP and TCP, `127.0.0.1:PORT`), when the
+    /// scenario's `[network]` is enabled.
+    pub fn dns_addr(&self) -> Option<SocketAddr> {
+        self.world_view.as_ref().map(|w| w.dns.addr())
+    }
+
+    /// The port of the world's TLS endpoints, when `[network]` is enabled: names served by
+    /// the simulator resolve to 127.0.0.1 and are served there; names of unreachable endpoints
+    /// resolve to 127.0.0.2, where nothing listens on it.
+    pub fn tls_port(&self) -> Option<u16> {
+        self.world_view.as_ref().map(|w| w.tls.addr().port())
+    }
+
+    /// Stops accepting connections and waits (briefly) for in-flight requests; stops the
+    /// world's DNS server and TLS listener too.
     pub async fn shutdown(mut self) {
+        if let Some(world_view) = self.world_view.take() {
+            world_view.tls.shutdown().await;
+            world_view.dns.shutdown().await;
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -110,6 +158,12 @@ pub async fn serve_with(
     // the same instant compare differently on either side.
     let world = World::resolve(&scenario, now.trunc_subsecs(0))
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    // Before the HTTP server, so a failure here leaves nothing running.
+    let world_view = if world.network.enabled {
+        Some(WorldView::start(&world).await?)
+    } else {
+        None
+    };
     let shared = Arc::new(Shared {
         world,
         engine: Engine::new(behaviour),
@@ -136,6 +190,7 @@ pub async fn serve_with(
         shared,
         stop: Some(stop),
         task: Some(task),
+        world_view,
     })
 }
 

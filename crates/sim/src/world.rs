@@ -8,7 +8,7 @@
 use crate::ids;
 use crate::regions::{self, RegionKind};
 use crate::scenario::{
-    AccountSpec, CertificateSpec, RegionFaults, RenewalSpec, Scenario, ScenarioError,
+    AccountSpec, CertificateSpec, NetworkSpec, RegionFaults, RenewalSpec, Scenario, ScenarioError,
 };
 use crate::services::acm;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -35,9 +35,54 @@ pub struct World {
     pub regions: Vec<String>,
     /// In scenario order.
     pub accounts: Vec<Account>,
+    /// `[network]`: whether DNS and TLS are served, and the CAA records.
+    pub network: Network,
     account_index: HashMap<String, usize>,
     /// ARN → (account index, certificate index).
     certificate_index: HashMap<String, (usize, usize)>,
+}
+
+/// The simulated world's settings (`[network]`); the certificates carry their own part.
+#[derive(Debug, Clone, Default)]
+pub struct Network {
+    pub enabled: bool,
+    /// By name, each name's records in the order given.
+    pub caa: Vec<CaaProperty>,
+}
+
+/// One CAA record, parsed from `flags tag "value"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaaProperty {
+    pub name: String,
+    pub flags: u8,
+    pub tag: String,
+    pub value: String,
+}
+
+/// Whether the zone has a certificate's validation CNAMEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidationRecord {
+    Present,
+    Missing,
+    /// A CNAME with another value than ACM's.
+    Wrong,
+}
+
+/// What the endpoint of a certificate's names serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// ACM's copy, on 127.0.0.1.
+    Current,
+    /// An older copy, on 127.0.0.1.
+    Stale {
+        serial: String,
+        not_before: DateTime<Utc>,
+        not_after: DateTime<Utc>,
+    },
+    /// The names resolve to 127.0.0.2, where nothing listens.
+    Unreachable,
+    /// The names get no address.
+    None,
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +173,10 @@ pub struct Certificate {
     pub validation: Vec<DomainValidation>,
     pub renewal: Option<Renewal>,
     pub tags: BTreeMap<String, String>,
+    /// What the simulated world shows of it (used when `[network]` is enabled).
+    pub validation_record: ValidationRecord,
+    pub resolves: bool,
+    pub endpoint: Endpoint,
 }
 
 impl Certificate {
@@ -217,6 +266,10 @@ impl World {
             org_id,
             regions,
             accounts: Vec::with_capacity(scenario.accounts.len()),
+            network: match &scenario.network {
+                Some(spec) => resolve_network(spec)?,
+                None => Network::default(),
+            },
             account_index: HashMap::new(),
             certificate_index: HashMap::new(),
         };
@@ -635,7 +688,92 @@ impl World {
             Vec::new()
         };
 
+        let has_dns_records = validation
+            .iter()
+            .chain(renewal.iter().flat_map(|r| &r.validation))
+            .any(|dv| dv.record.is_some());
+        let validation_record = match spec.validation_record.as_deref() {
+            None | Some("present") => ValidationRecord::Present,
+            Some(state @ ("missing" | "wrong")) => {
+                if !has_dns_records {
+                    return Err(ScenarioError::invalid(
+                        field("validation_record"),
+                        "only a DNS-validated AMAZON_ISSUED certificate has validation records",
+                    ));
+                }
+                if state == "missing" {
+                    ValidationRecord::Missing
+                } else {
+                    ValidationRecord::Wrong
+                }
+            }
+            Some(other) => {
+                return Err(ScenarioError::invalid(
+                    field("validation_record"),
+                    format!("{other:?} is not one of \"present\", \"missing\", \"wrong\""),
+                ))
+            }
+        };
+        let resolves = spec.resolves.unwrap_or(true);
+        let served_somewhere = in_use || spec.exported || imported;
+        let unexpired = not_after.is_some_and(|at| at > now);
+        let endpoint_kind = match spec.endpoint.as_deref() {
+            None if status == "ISSUED" && unexpired && served_somewhere => "current",
+            None => "none",
+            Some(kind @ ("current" | "stale" | "unreachable" | "none")) => {
+                if kind != "none" && !resolves {
+                    return Err(ScenarioError::invalid(
+                        field("endpoint"),
+                        format!("endpoint = {kind:?} needs names that resolve (resolves = false)"),
+                    ));
+                }
+                if kind == "current" && not_after.is_none() {
+                    return Err(ScenarioError::invalid(
+                        field("endpoint"),
+                        format!("a certificate with status {status} has no validity dates, so no copy to serve"),
+                    ));
+                }
+                kind
+            }
+            Some(other) => {
+                return Err(ScenarioError::invalid(
+                    field("endpoint"),
+                    format!(
+                        "{other:?} is not one of \"current\", \"stale\", \"unreachable\", \"none\""
+                    ),
+                ))
+            }
+        };
+        if spec.stale_expires_in_days.is_some() && endpoint_kind != "stale" {
+            return Err(ScenarioError::invalid(
+                field("stale_expires_in_days"),
+                "only an endpoint = \"stale\" serves another copy",
+            ));
+        }
+        let endpoint = match endpoint_kind {
+            "current" => Endpoint::Current,
+            "stale" => {
+                // The copy the previous issue or import left on the server: as long-lived as
+                // ACM's, ending when the scenario says.
+                let served_until = now + days(spec.stale_expires_in_days.unwrap_or(9.0));
+                let served_lifetime = match (not_before, not_after) {
+                    (Some(from), Some(to)) => to - from,
+                    _ => lifetime,
+                };
+                Endpoint::Stale {
+                    serial: ids::serial(&format!("{arn}#served")),
+                    not_before: served_until - served_lifetime,
+                    not_after: served_until,
+                }
+            }
+            "unreachable" => Endpoint::Unreachable,
+            _ => Endpoint::None,
+        };
+
         Ok(Certificate {
+            validation_record,
+            resolves,
+            endpoint,
             serial: if issued_like {
                 ids::serial(&arn)
             } else {
@@ -809,6 +947,79 @@ impl World {
         }
         dv
     }
+}
+
+/// `[network]`: checks and parses the CAA records.
+fn resolve_network(spec: &NetworkSpec) -> Result<Network, ScenarioError> {
+    let mut caa = Vec::new();
+    for (name, records) in &spec.caa {
+        let key = format!("network.caa.{name}");
+        if name.trim().is_empty() || name.contains(char::is_whitespace) {
+            return Err(ScenarioError::invalid(
+                key,
+                format!("{name:?} is not a domain name"),
+            ));
+        }
+        for (i, text) in records.iter().enumerate() {
+            let property = parse_caa(name, text)
+                .map_err(|message| ScenarioError::invalid(format!("{key}[{i}]"), message))?;
+            caa.push(property);
+        }
+    }
+    Ok(Network {
+        enabled: spec.enabled,
+        caa,
+    })
+}
+
+/// `flags tag value` as in a zone file: `0 issue "amazon.com"`, `128 tbs "x"`, `0 issue ";"`.
+/// The value may be quoted (`\"` and `\\` escape) or a bare word.
+fn parse_caa(name: &str, text: &str) -> Result<CaaProperty, String> {
+    let shape = || format!("{text:?} is not `flags tag \"value\"` (e.g. `0 issue \"amazon.com\"`)");
+    let text = text.trim();
+    let (flags, rest) = text.split_once(char::is_whitespace).ok_or_else(shape)?;
+    let (tag, value) = rest
+        .trim_start()
+        .split_once(char::is_whitespace)
+        .ok_or_else(shape)?;
+    let flags: u8 = flags
+        .parse()
+        .map_err(|_| format!("{flags:?} is not a flags octet (0 to 255; 128 is critical)"))?;
+    if tag.len() > 255 || !tag.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(format!(
+            "{tag:?} is not a CAA tag (ASCII letters and digits)"
+        ));
+    }
+    let value = value.trim();
+    let value = match value.strip_prefix('"') {
+        Some(quoted) => {
+            let mut out = String::new();
+            let mut chars = quoted.chars();
+            let mut closed = false;
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.push(chars.next().ok_or_else(shape)?),
+                    '"' => {
+                        closed = true;
+                        break;
+                    }
+                    c => out.push(c),
+                }
+            }
+            if !closed || !chars.as_str().trim().is_empty() {
+                return Err(shape());
+            }
+            out
+        }
+        None if value.contains(char::is_whitespace) => return Err(shape()),
+        None => value.to_owned(),
+    };
+    Ok(CaaProperty {
+        name: name.to_owned(),
+        flags,
+        tag: tag.to_owned(),
+        value,
+    })
 }
 
 fn check_account_id(key: &str, id: &str) -> Result<(), ScenarioError> {

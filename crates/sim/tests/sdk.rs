@@ -593,8 +593,8 @@ async fn paging_returns_every_certificate_once() {
         .filter_map(|s| s.certificate_arn().map(str::to_owned))
         .collect();
     assert_eq!(unique, expected);
-    assert_eq!(all.len(), 6);
-    assert_eq!(pages, 3);
+    assert_eq!(all.len(), 7);
+    assert_eq!(pages, 4);
 
     let err = acm
         .list_certificates()
@@ -926,6 +926,7 @@ fn one_account(regions: &[&str], certificates: Vec<CertificateSpec>) -> Scenario
             regions: Some(regions.iter().map(|r| (*r).to_owned()).collect()),
             ..OrganizationSpec::default()
         },
+        network: None,
         accounts: vec![AccountSpec {
             id: MANAGEMENT.into(),
             name: "management".into(),

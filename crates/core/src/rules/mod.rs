@@ -427,6 +427,7 @@ pub(crate) mod test_support {
             validation_records,
             caa,
             names,
+            checked_at: None,
         });
         c
     }

@@ -8,8 +8,7 @@ use crate::checks::Answer;
 use crate::finding::{Code, Finding, Urgency};
 
 pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
-    let cert = ctx.cert;
-    if !(cert.in_use || !cert.in_use_by.is_empty()) {
+    if !ctx.cert.is_in_use() {
         return None;
     }
     let unresolved: Vec<String> = ctx

@@ -15,7 +15,10 @@ pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
             let Some(served) = &endpoint.served else {
                 continue;
             };
-            if served.covers(&name.name) && !served.matches_acm && served.not_after < acm_not_after
+            // Whole seconds: X.509 has no fraction, ACM's NotAfter may.
+            if served.covers(&name.name)
+                && !served.matches_acm
+                && served.not_after.timestamp() < acm_not_after.timestamp()
             {
                 stale.push((name, endpoint, served));
             }

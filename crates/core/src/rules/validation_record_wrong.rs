@@ -41,7 +41,7 @@ pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
             domains.join(", "),
             ctx.expiry_phrase()
         ),
-        format!("Change in public DNS: {}.", changes.join("; ")),
+        format!("Change in public DNS: {}", changes.join("; ")),
     ))
 }
 

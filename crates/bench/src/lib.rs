@@ -1,0 +1,3 @@
+//! What the bench binaries share: measurements of their own process.
+
+pub mod process;
