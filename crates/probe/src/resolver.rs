@@ -1,12 +1,12 @@
 //! The nameservers: one hickory name-server pool per nameserver, each paced by a rate limiter of
 //! its own, so `queries_per_second` holds for every nameserver separately.
 //!
-//! A question for name N goes to nameserver hash(N) % n (the same nameserver for the same name,
-//! spread evenly over the rest); if that one gives no answer (timeout, SERVFAIL, REFUSED, a
-//! network error) it is asked of the next one, once, through that one's limiter. hickory's own
-//! retries and cache are not used: the pool is asked directly, one attempt per question, so each
-//! query sent is counted, paced and cached by this crate (see `lookup`), and the raw answer keeps
-//! the CNAME chain even where its target does not exist.
+//! A question for name N goes to nameserver hash(N) % n (always the same one for a name, and
+//! names spread evenly over the nameservers); if that one gives no answer (timeout, SERVFAIL,
+//! REFUSED, a network error) it is asked of the next one, once, through that one's limiter.
+//! hickory's own retries and cache are not used: the pool is asked directly, one attempt per
+//! question, so each query sent is counted, paced and cached by this crate (see `lookup`), and
+//! the raw answer keeps the CNAME chain even where its target does not exist.
 
 use crate::{seconds, ProbeConfig, ProbeError};
 use governor::clock::{Clock, DefaultClock};
