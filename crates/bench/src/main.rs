@@ -26,6 +26,7 @@
 
 use anyhow::{bail, Context, Result};
 use aws_config::{BehaviorVersion, Region};
+use certwatch_bench::process::{cpu_seconds, peak_rss_kib};
 use certwatch_core::CertificateRecord;
 use certwatch_scanner::{Rates, RegionSelection, ScanConfig};
 use certwatch_sim::{Behaviour, GeneratorSpec, Latency, Quotas, Scenario};
@@ -165,27 +166,6 @@ impl certwatch_scanner::Progress for Counts {
     }
 }
 
-/// CPU time (user + system) of this process so far, seconds (0 where /proc is missing).
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // Linux reports these in USER_HZ, 100 per second on every architecture it supports.
-    (ticks(11) + ticks(12)) / 100.0
-}
-
 fn main() -> Result<()> {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let args = Args::parse();
@@ -220,19 +200,6 @@ fn main() -> Result<()> {
             runtime.block_on(parent(&args))
         }
     }
-}
-
-/// Peak resident set of this process, from /proc (KiB; 0 where /proc is missing).
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 async fn parent(args: &Args) -> Result<()> {
