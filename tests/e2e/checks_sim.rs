@@ -55,7 +55,7 @@ async fn scan(server: &SimServer, config: &ScanConfig, previous: PreviousChecks)
 
 /// Network codes by certificate name.
 fn network_codes(report: &Report) -> BTreeMap<String, Vec<Code>> {
-    let network: Vec<Code> = DEMO_NETWORK_CODES.iter().map(|(c, _)| c.clone()).collect();
+    let network = Code::NETWORK;
     report
         .certificates
         .iter()

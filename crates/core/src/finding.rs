@@ -124,6 +124,19 @@ codes! {
     ServedStale = "SERVED_STALE",
 }
 
+impl Code {
+    /// The codes that judge what the network checks (DNS, CAA, TLS) saw; without checks they
+    /// never fire.
+    pub const NETWORK: &'static [Code] = &[
+        Code::ValidationRecordMissing,
+        Code::ValidationRecordWrong,
+        Code::CaaForbidsAmazon,
+        Code::NameUnresolvable,
+        Code::EndpointUnreachable,
+        Code::ServedStale,
+    ];
+}
+
 impl Serialize for Code {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())

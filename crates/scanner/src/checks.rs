@@ -206,8 +206,7 @@ async fn check(
             }
         })
         .collect();
-    if let Some(mut checks) = checked.checks {
-        checks.checked_at = Some(now);
+    if let Some(checks) = checked.checks {
         record.facts.checks = Some(checks);
         record.findings = classify(&record.facts, now, policy);
     }

@@ -15,16 +15,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 /// What ACM expects at every validation name of [`cert`].
 pub const VALIDATION_TARGET: &str = "_ok.acm-validations.aws.";
 
-/// The six codes that judge what the network checks saw.
-pub const NETWORK_CODES: [Code; 6] = [
-    Code::ValidationRecordMissing,
-    Code::ValidationRecordWrong,
-    Code::CaaForbidsAmazon,
-    Code::NameUnresolvable,
-    Code::EndpointUnreachable,
-    Code::ServedStale,
-];
-
 /// Now, to the second (certificates carry whole seconds).
 pub fn now() -> DateTime<Utc> {
     Utc::now().duration_trunc(Duration::seconds(1)).unwrap()
@@ -135,7 +125,7 @@ pub fn network_codes(facts: &CertificateFacts) -> Vec<Code> {
     classify(facts, now(), &Policy::default())
         .into_iter()
         .map(|f| f.code)
-        .filter(|code| NETWORK_CODES.contains(code))
+        .filter(|code| Code::NETWORK.contains(code))
         .collect()
 }
 
