@@ -16,12 +16,15 @@
 //! caller) and names no AWS or Slack type; it knows certificates only as `certwatch-core` types.
 
 mod coverage;
+mod digests;
 mod schema;
 
+pub use digests::DigestMark;
+
 use certwatch_core::{CertificateRecord, Failure, Report, Stats};
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use coverage::Coverage;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,8 +35,10 @@ use std::time::Duration;
 /// the file.
 const SCANS_KEPT: i64 = 30;
 
-/// How long a write waits for another connection to the same file (e.g. a human's `sqlite3`).
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long opening waits for another process that holds the file: long enough for a
+/// predecessor that is shutting down to let go, short enough that a second `serve` fails fast
+/// with [`StoreError::Locked`].
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -55,6 +60,12 @@ pub enum StoreError {
     },
     #[error("{location} is not a certwatch store (it is another program's SQLite database)")]
     NotAStore { location: String },
+    #[error(
+        "the certwatch store {location} is in use: another certwatch holds it (a `serve`, or a \
+         `digest --from-store`); one process at a time opens a store, so stop the other one or \
+         point this one at another file"
+    )]
+    Locked { location: String },
     #[error("certwatch store: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("certwatch store: cannot encode or decode {what}: {source}")]
@@ -111,11 +122,19 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens the store at `path`, creating the file and its schema if needed. The file is put in
-    /// WAL mode (readers do not block the writer) with `synchronous = NORMAL`: a crash of the
-    /// process loses nothing committed; a power cut may lose the last scan, never corrupt it.
-    /// A file written by a newer certwatch ([`StoreError::NewerSchema`]) or by another program
-    /// ([`StoreError::NotAStore`]) is refused.
+    /// Opens the store at `path`, creating the file and its schema if needed, and holds it
+    /// exclusively until the value is dropped: a second opener (another `serve`, which would
+    /// post every digest twice) gets [`StoreError::Locked`].
+    ///
+    /// The file is in WAL mode with `locking_mode = EXCLUSIVE`, set before the first access.
+    /// WAL's usual wal-index lives in shared memory (a `-shm` file mapped by every reader), which
+    /// a network file system such as EFS does not provide; in exclusive locking mode SQLite keeps
+    /// the wal-index in the process's heap instead and never creates the `-shm` file, which is
+    /// the configuration SQLite documents as safe without shared memory. The exclusive lock is an
+    /// ordinary POSIX file lock, which NFSv4 (EFS) enforces between clients. `synchronous =
+    /// NORMAL`: a crash of the process loses nothing committed; a power cut may lose the last
+    /// scan, never corrupt it. A file written by a newer certwatch ([`StoreError::NewerSchema`])
+    /// or by another program ([`StoreError::NotAStore`]) is refused.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let location = path.display().to_string();
         let conn = Connection::open(path).map_err(|source| StoreError::Open {
@@ -136,16 +155,32 @@ impl Store {
     }
 
     fn init(mut conn: Connection, location: &str, on_disk: bool) -> Result<Store, StoreError> {
-        let opened = |source| StoreError::Open {
-            location: location.to_owned(),
-            source,
+        let opened = |source: rusqlite::Error| match source.sqlite_error_code() {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Locked {
+                location: location.to_owned(),
+            },
+            _ => StoreError::Open {
+                location: location.to_owned(),
+                source,
+            },
         };
         conn.busy_timeout(BUSY_TIMEOUT).map_err(opened)?;
-        // Checks the version before anything writes to the file.
-        schema::migrate(&mut conn, location)?;
         if on_disk {
-            // A file system without shared memory (some network mounts) keeps the old mode;
-            // the store still works, only readers then wait for the writer.
+            // Before anything reads the file: see `open` for why.
+            let _mode: String = conn
+                .pragma_update_and_check(None, "locking_mode", "EXCLUSIVE", |row| row.get(0))
+                .map_err(opened)?;
+            // Takes the exclusive lock now (and keeps it): a second opener fails here, not at
+            // its first write.
+            conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+                .map_err(opened)?;
+        }
+        // Checks the version before anything writes to the file.
+        schema::migrate(&mut conn, location).map_err(|e| match e {
+            StoreError::Sqlite(source) => opened(source),
+            other => other,
+        })?;
+        if on_disk {
             let _mode: String = conn
                 .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
                 .map_err(opened)?;
@@ -153,6 +188,14 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(opened)?;
         Ok(Store { conn })
+    }
+
+    /// Makes every later write fail (SQLite's `query_only`) while reads go on, or allows writes
+    /// again: the state of a store on a full disk or a file system remounted read-only, which
+    /// `serve` must survive without posting a digest twice.
+    pub fn set_read_only(&mut self, read_only: bool) -> Result<(), StoreError> {
+        self.conn.pragma_update(None, "query_only", read_only)?;
+        Ok(())
     }
 
     /// Merges a finished scan into the inventory, in one transaction, and returns the merged
@@ -204,40 +247,6 @@ impl Store {
     /// The current merged inventory (see [`Inventory`]).
     pub fn inventory(&self) -> Result<Inventory, StoreError> {
         read_inventory(&self.conn)
-    }
-
-    /// Whether the daily digest for `date` (a local date in the digest's time zone) was posted.
-    pub fn digest_posted(&self, date: NaiveDate) -> Result<bool, StoreError> {
-        let found = self
-            .conn
-            .query_row(
-                "SELECT 1 FROM digests WHERE local_date = ?1",
-                [date.to_string()],
-                |_| Ok(()),
-            )
-            .optional()?;
-        Ok(found.is_some())
-    }
-
-    /// Records that the digest for `date` was posted as message `ts` in `channel`. Returns
-    /// `false`, and changes nothing, if that date was already marked: the first mark wins.
-    ///
-    /// Exactly once per date across restarts, provided the caller checks [`Store::digest_posted`]
-    /// before posting and marks right after; a crash between the post and the mark posts that
-    /// day's digest a second time after the restart (at least once beats never).
-    pub fn mark_digest_posted(
-        &mut self,
-        date: NaiveDate,
-        channel: &str,
-        ts: &str,
-        posted_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let inserted = self.conn.execute(
-            "INSERT INTO digests (local_date, channel, ts, posted_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (local_date) DO NOTHING",
-            params![date.to_string(), channel, ts, timestamp(posted_at)],
-        )?;
-        Ok(inserted == 1)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes and understands.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 /// `PRAGMA application_id` of a certwatch store: "cwst".
 const APPLICATION_ID: i64 = 0x6377_7374;
@@ -42,6 +42,15 @@ CREATE TABLE digests (
     channel    TEXT NOT NULL,
     ts         TEXT NOT NULL,      -- Slack message timestamp
     posted_at  TEXT NOT NULL       -- RFC 3339, UTC
+);
+";
+
+/// Version 2: the intent to post a digest, written before the post (see `digests.rs`).
+const V2: &str = "
+CREATE TABLE digest_intents (
+    local_date  TEXT PRIMARY KEY,  -- YYYY-MM-DD in the digest's time zone
+    channel     TEXT NOT NULL,
+    intended_at TEXT NOT NULL      -- RFC 3339, UTC
 );
 ";
 
@@ -80,7 +89,10 @@ pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), Store
         }
         tx.execute_batch(V1)?;
     }
-    // Later versions: `if version < 2 { tx.execute_batch(V2)?; }` and so on, in order.
+    if version < 2 {
+        tx.execute_batch(V2)?;
+    }
+    // Later versions: `if version < 3 { tx.execute_batch(V3)?; }` and so on, in order.
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

@@ -3,7 +3,7 @@
 
 use super::*;
 use certwatch_core::{CertificateFacts, Code, Finding, Stage, Urgency};
-use chrono::TimeZone;
+use chrono::{NaiveDate, TimeZone};
 use std::time::Instant;
 
 const A: &str = "111111111111";
@@ -240,16 +240,14 @@ fn newer_schema_is_refused() {
     assert!(
         matches!(
             error,
-            StoreError::NewerSchema {
-                found: 2,
-                supported: 1,
-                ..
-            }
+            StoreError::NewerSchema { found, supported, .. }
+                if found == schema::VERSION + 1 && supported == schema::VERSION
         ),
         "{error:?}"
     );
     let message = error.to_string();
-    assert!(message.contains("schema version 2"), "{message}");
+    let found = format!("schema version {}", schema::VERSION + 1);
+    assert!(message.contains(&found), "{message}");
     assert!(message.contains("newer certwatch"), "{message}");
     assert!(message.contains(&path.display().to_string()), "{message}");
 }
@@ -832,4 +830,86 @@ fn a_failed_network_check_keeps_nothing_stale() {
         .expect("record");
     assert_eq!(arns(&merged), vec![n1]);
     assert!(merged.stale.is_empty());
+}
+
+#[test]
+fn one_process_at_a_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("certwatch.db");
+    let mut first = Store::open(&path).expect("open");
+    first
+        .record_scan(&report(day(0), vec![cert(A, EU, "x", day(0))], vec![]))
+        .expect("record");
+    let second = Store::open(&path).expect_err("a second opener is refused");
+    assert!(
+        matches!(&second, StoreError::Locked { location } if location == &path.display().to_string()),
+        "{second:?}"
+    );
+    let message = second.to_string();
+    assert!(message.contains("another certwatch holds it"), "{message}");
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    // No shared-memory file, which a network file system could not back.
+    let shm = dir.path().join("certwatch.db-shm");
+    assert!(!shm.exists(), "{} exists", shm.display());
+    drop(first);
+    let reopened = Store::open(&path).expect("free again once the first lets go");
+    assert_eq!(
+        reopened
+            .inventory()
+            .expect("inventory")
+            .report
+            .certificates
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_version_1_store_is_migrated_and_keeps_its_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("certwatch.db");
+    {
+        // What the released version wrote: its schema and one scan, one digest mark.
+        let conn = Connection::open(&path).expect("sqlite");
+        let v1 = include_str!("schema.rs");
+        let start = v1.find("const V1: &str = \"").expect("V1") + "const V1: &str = \"".len();
+        let end = start + v1[start..].find("\";").expect("end of V1");
+        conn.execute_batch(&v1[start..end]).expect("v1 schema");
+        conn.execute_batch(
+            "PRAGMA application_id = 1668772724; PRAGMA user_version = 1; PRAGMA journal_mode = WAL;",
+        )
+        .expect("v1 pragmas");
+        let record = serde_json::to_string(&cert(A, EU, "x", day(0))).expect("json");
+        conn.execute(
+            "INSERT INTO scans (id, generated_at, stats, failures) VALUES (1, ?1, ?2, '[]')",
+            params![
+                timestamp(day(0)),
+                serde_json::to_string(&Stats::default()).expect("json")
+            ],
+        )
+        .expect("scan");
+        conn.execute(
+            "INSERT INTO certificates (arn, account_id, region, last_seen, scan_id, record)
+             VALUES (?1, ?2, ?3, ?4, 1, ?5)",
+            params![arn(A, EU, "x"), A, EU, timestamp(day(0)), record],
+        )
+        .expect("certificate");
+        conn.execute(
+            "INSERT INTO digests (local_date, channel, ts, posted_at)
+             VALUES ('2026-11-01', 'C1', '1.000001', ?1)",
+            [timestamp(day(0))],
+        )
+        .expect("digest");
+    }
+    let store = Store::open(&path).expect("a version 1 store opens");
+    let inventory = store.inventory().expect("inventory");
+    assert_eq!(inventory.report.certificates.len(), 1);
+    assert_eq!(inventory.last_scan, Some(day(0)));
+    let date = NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+    assert!(store.digest_posted(date).expect("posted"));
+    let version: i64 = store
+        .conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("user_version");
+    assert_eq!(version, schema::VERSION);
 }
