@@ -216,9 +216,10 @@ time_zone = "UTC"
     )
     .await;
     assert_eq!(status, 200);
+    assert!(body.contains("does not answer in this channel"), "{body}");
     assert!(
-        body.contains("answers in <#C0001>, <#C0002> only"),
-        "{body}"
+        !body.contains("C0001") && !body.contains("C0002"),
+        "a refusal names no allowed channel: {body}"
     );
     assert!(!body.contains("billing.example.com"));
 

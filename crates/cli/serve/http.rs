@@ -3,15 +3,17 @@
 
 use super::App;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use certwatch_slack::Incoming;
 use std::sync::Arc;
 
 /// Slash-command bodies are a few hundred bytes; anything much larger is not from Slack.
-const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = 64 * 1024;
 
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
@@ -29,17 +31,22 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Ready once a scan has produced an inventory (from this run or restored from the store).
+/// Ready once there is an inventory to answer from (from this run or restored from the store)
+/// and Slack can reach us (Socket Mode: connected).
 async fn readyz(State(app): State<Arc<App>>) -> Response {
     let inventory = app.inventory();
+    let slack = app.slack_status();
+    let ready = app.is_ready();
     let body = serde_json::json!({
-        "ready": app.is_ready(),
+        "ready": ready,
         "last_scan": inventory.last_scan,
         "certificates": inventory.report.certificates.len(),
         "failures": inventory.report.failures.len(),
         "scan_running": app.scan_running(),
+        "slack": slack,
+        "digest_problem": app.digest_problem(),
     });
-    let status = if app.is_ready() {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -52,7 +59,26 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 
-async fn command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn command(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            tracing::warn!("refused a request body over {MAX_BODY} bytes");
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body over {MAX_BODY} bytes: not a Slack slash command\n"),
+            )
+                .into_response();
+        }
+        Err(rejection) => {
+            tracing::warn!("refused an unreadable request body: {rejection}");
+            return (StatusCode::BAD_REQUEST, "unreadable request body\n").into_response();
+        }
+    };
     let Some(secret) = app.signing_secret.as_deref() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -67,14 +93,14 @@ async fn command(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -
         header("x-slack-request-timestamp"),
         &body,
         header("x-slack-signature"),
-        app.now().timestamp(),
+        app.clock.now().timestamp(),
     );
     if let Err(e) = verified {
         tracing::warn!("rejected a slash command: {e}");
         return unauthorized();
     }
     let form = certwatch_slack::parse_form(&body);
-    let reply = app.answer(&super::Incoming {
+    let reply = app.answer(&Incoming {
         team_id: form.team_id,
         channel_id: form.channel_id,
         user_id: form.user_id,

@@ -1,34 +1,38 @@
 //! `certwatch serve`: scans on a schedule and on demand, keeps the inventory in the store,
-//! answers `/certs` from memory (HTTP or Socket Mode), and posts the daily digest exactly once
-//! per local day.
+//! answers `/certs` from memory (HTTP or Socket Mode), and posts the daily digest once per
+//! local day.
 //!
-//! Tasks: the scan loop, the digest loop, the HTTP listener, and (Socket Mode) the Slack
-//! WebSocket listener. They share [`App`]. Commands never wait for AWS: they read the last
-//! merged inventory held in memory; the store makes it survive restarts.
+//! The bot's decisions are certwatch-slack's (`bot`, `schedule`, the renderers); here are the
+//! runtime's parts: [`App`] (the state the tasks share), the scan loop and the digest loop
+//! (the clock, the scanner and Slack's Web API injected through `ports`), and the transports
+//! (`http`, `slack`). [`run`] reads the secrets, checks the tokens with Slack, opens the store
+//! and wires the real ports in; on SIGTERM or SIGINT it stops taking commands, lets a running
+//! merge finish, closes the Socket Mode connection and returns.
 
+mod app;
+mod digest_loop;
 mod http;
-pub mod schedule;
+pub mod ports;
+mod scan_loop;
 mod slack;
+#[cfg(test)]
+mod tests;
+
+pub use app::{App, Parts, SlackStatus};
 
 use crate::config::{ServeConfig, Transport};
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
-use certwatch_scanner::{NoProgress, ScanConfig};
+use certwatch_scanner::ScanConfig;
 use certwatch_store::{Inventory, Store};
-use chrono::{DateTime, Utc};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use ports::{AwsScanner, SlackApi, SystemClock};
+use slack::{SlackIo, TokenCheck};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify};
 
-/// A slash command from either transport.
-pub struct Incoming {
-    pub team_id: String,
-    pub channel_id: String,
-    pub user_id: String,
-    pub text: String,
-    pub response_url: Option<String>,
-}
+/// How long the tasks get to finish after a stop signal before `run` returns anyway (ECS
+/// sends SIGKILL 30 s after SIGTERM by default; certwatch aims to be gone within 10 s).
+const STOP_GRACE: Duration = Duration::from_secs(8);
 
 /// What the Slack renderers read: the stored inventory, borrowed.
 pub fn slack_view(inventory: &Inventory, scan_running: bool) -> certwatch_slack::Inventory<'_> {
@@ -38,26 +42,6 @@ pub fn slack_view(inventory: &Inventory, scan_running: bool) -> certwatch_slack:
         last_scan: inventory.last_scan,
         scan_running,
     }
-}
-
-fn ephemeral(text: impl Into<String>) -> serde_json::Value {
-    serde_json::json!({"response_type": "ephemeral", "text": text.into()})
-}
-
-/// Everything the serve tasks share.
-pub struct App {
-    pub config: ServeConfig,
-    scan_config: ScanConfig,
-    aws: SdkConfig,
-    store: Arc<Mutex<Store>>,
-    inventory: RwLock<Arc<Inventory>>,
-    scan_now: Notify,
-    scan_running: AtomicBool,
-    /// Response URLs of `/certs scan` requests waiting for the scan to finish.
-    scan_waiters: Mutex<Vec<String>>,
-    ready: watch::Sender<bool>,
-    slack: Option<slack::SlackIo>,
-    signing_secret: Option<Vec<u8>>,
 }
 
 /// A secret from the environment variable the config names; the value is never logged.
@@ -70,13 +54,15 @@ fn secret(var: &str, key: &str, why: &str) -> Result<String> {
     }
 }
 
-impl App {
-    /// Reads secrets, opens the store and loads the last inventory.
-    pub async fn new(
-        config: ServeConfig,
-        scan_config: ScanConfig,
-        aws: SdkConfig,
-    ) -> Result<Arc<App>> {
+/// The secrets the config's transport and digest need, from the environment.
+struct Secrets {
+    bot_token: Option<String>,
+    app_token: Option<String>,
+    signing_secret: Option<Vec<u8>>,
+}
+
+impl Secrets {
+    fn from_env(config: &ServeConfig) -> Result<Secrets> {
         let needs_bot = config.digest.is_some() || config.transport == Transport::Socket;
         let bot_token = if needs_bot {
             Some(secret(
@@ -87,7 +73,7 @@ impl App {
         } else {
             std::env::var(&config.bot_token_env)
                 .ok()
-                .filter(|t| !t.is_empty())
+                .filter(|t| !t.trim().is_empty())
         };
         let app_token = match config.transport {
             Transport::Socket => Some(secret(
@@ -108,293 +94,91 @@ impl App {
             ),
             Transport::Socket => None,
         };
-        let slack = match bot_token {
-            Some(bot) => Some(slack::SlackIo::new(&config.api_url, bot, app_token)?),
-            None => None,
-        };
-
-        let path = config.store_path.clone();
-        let (store, inventory) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let store = Store::open(&path)
-                .with_context(|| format!("opening the store {}", path.display()))?;
-            let inventory = store.inventory().context("reading the store")?;
-            Ok((store, inventory))
-        })
-        .await??;
-        let (ready, _) = watch::channel(inventory.last_scan.is_some());
-        Ok(Arc::new(App {
-            config,
-            scan_config,
-            aws,
-            store: Arc::new(Mutex::new(store)),
-            inventory: RwLock::new(Arc::new(inventory)),
-            scan_now: Notify::new(),
-            scan_running: AtomicBool::new(false),
-            scan_waiters: Mutex::new(Vec::new()),
-            ready,
-            slack,
+        Ok(Secrets {
+            bot_token,
+            app_token,
             signing_secret,
-        }))
-    }
-
-    /// The current merged inventory (a cheap clone of an Arc).
-    pub fn inventory(&self) -> Arc<Inventory> {
-        self.inventory
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub fn is_ready(&self) -> bool {
-        *self.ready.borrow()
-    }
-
-    pub fn scan_running(&self) -> bool {
-        self.scan_running.load(Ordering::SeqCst)
-    }
-
-    /// Asks the scan loop for a scan now. False if one is already running.
-    pub fn request_scan(&self, response_url: Option<String>) -> bool {
-        if let Some(url) = response_url {
-            self.scan_waiters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(url);
-        }
-        if self.scan_running() {
-            return false;
-        }
-        self.scan_now.notify_one();
-        true
-    }
-
-    /// Runs a closure on the store off the async threads.
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, certwatch_store::StoreError> + Send + 'static,
-    ) -> Result<T> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut store)
         })
-        .await?
-        .map_err(anyhow::Error::from)
     }
+}
 
-    async fn scan_once(&self) {
-        self.scan_running.store(true, Ordering::SeqCst);
-        tracing::info!("scan started");
-        // The stored checks that still stand spare their lookups and handshakes.
-        let previous = {
-            let inventory = self
-                .inventory
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-            Arc::new(certwatch_scanner::PreviousChecks::new(
-                self.scan_config.recheck_after,
-                inventory.report.certificates.iter().map(|c| &c.facts),
-            ))
-        };
-        let result = certwatch_scanner::scan_after(
-            &self.aws,
-            &self.scan_config,
-            Utc::now(),
-            &NoProgress,
-            previous,
-        )
-        .await;
-        let outcome = match result {
-            Ok(report) => {
-                let stats = report.stats.clone();
-                match self
-                    .with_store(move |store| store.record_scan_owned(report))
-                    .await
-                {
-                    Ok(inventory) => {
-                        *self
-                            .inventory
-                            .write()
-                            .unwrap_or_else(PoisonError::into_inner) = Arc::new(inventory);
-                        self.ready.send_replace(true);
-                        tracing::info!(
-                            accounts = stats.accounts,
-                            targets = stats.targets,
-                            certificates = stats.certificates,
-                            duration_ms = stats.duration_ms,
-                            "scan finished"
-                        );
-                        format!(
-                            "Scan finished: {} certificates in {} accounts ({} account-regions) in {:.1} s.",
-                            stats.certificates,
-                            stats.accounts,
-                            stats.targets,
-                            stats.duration_ms as f64 / 1000.0
-                        )
-                    }
-                    Err(e) => {
-                        tracing::error!("storing the scan failed: {e:#}");
-                        format!("The scan finished but could not be stored: {e}")
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!("scan failed: {e}");
-                format!("The scan failed: {e}")
-            }
-        };
-        self.scan_running.store(false, Ordering::SeqCst);
-        let waiters = std::mem::take(
-            &mut *self
-                .scan_waiters
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        if let Some(slack) = &self.slack {
-            for url in waiters {
-                slack.respond(&url, &outcome).await;
+/// Asks Slack about the tokens at start: a token Slack rejects stops the run, naming its
+/// environment variable; a Slack that does not answer is logged and does not.
+async fn check_tokens(
+    config: &ServeConfig,
+    slack: &SlackIo,
+    status: &mut SlackStatus,
+) -> Result<()> {
+    match slack.check_bot_token().await {
+        TokenCheck::Accepted => status.bot_token_ok = Some(true),
+        TokenCheck::Rejected(code) => anyhow::bail!(
+            "slack.bot_token_env: Slack rejected the bot token in {} ({code}): check the \
+             variable holds the app's current xoxb- token",
+            config.bot_token_env
+        ),
+        TokenCheck::Unknown(e) => {
+            tracing::warn!("could not check the bot token with Slack (auth.test): {e}");
+        }
+    }
+    if config.transport == Transport::Socket {
+        match slack.check_app_token().await {
+            TokenCheck::Accepted => {}
+            TokenCheck::Rejected(code) => anyhow::bail!(
+                "slack.app_token_env: Slack rejected the app-level token in {} ({code}): Socket \
+                 Mode needs an xapp- token with the connections:write scope",
+                config.app_token_env
+            ),
+            TokenCheck::Unknown(e) => {
+                tracing::warn!(
+                    "could not check the app-level token with Slack (apps.connections.open): {e}"
+                );
             }
         }
     }
-
-    /// Scans now, then every interval, or sooner when asked.
-    async fn scan_loop(self: Arc<Self>) {
-        loop {
-            self.scan_once().await;
-            tokio::select! {
-                _ = tokio::time::sleep(self.config.scan_interval) => {}
-                _ = self.scan_now.notified() => {}
-            }
-        }
-    }
-
-    /// Posts the digest once per local day at the configured time.
-    async fn digest_loop(self: Arc<Self>) {
-        let (Some(digest), Some(slack)) = (self.config.digest.clone(), self.slack.as_ref()) else {
-            return;
-        };
-        // No digest before the first scan has produced data.
-        let mut ready = self.ready.subscribe();
-        if ready.wait_for(|r| *r).await.is_err() {
-            return;
-        }
-        loop {
-            let now = Utc::now();
-            let today = now.with_timezone(&digest.time_zone).date_naive();
-            let posted_today = self
-                .with_store(move |store| store.digest_posted(today))
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::error!("reading digest state: {e:#}");
-                    // Unknown: assume posted, so a broken store never makes duplicates.
-                    true
-                });
-            match schedule::due(now, digest.time, digest.time_zone, |d| {
-                d == today && posted_today
-            }) {
-                schedule::Due::Now(date) => {
-                    let inventory = self.inventory();
-                    let view = slack_view(&inventory, self.scan_running());
-                    let options = certwatch_slack::DigestOptions {
-                        post_when_clear: digest.post_when_clear,
-                        time_zone_label: digest.time_zone.name().to_owned(),
-                    };
-                    let rendered = certwatch_slack::digest(&view, now, &options);
-                    let posted = match rendered {
-                        None => Ok(String::new()),
-                        Some(d) => slack.post_digest(&digest.channel, &d).await,
-                    };
-                    match posted {
-                        Ok(ts) => {
-                            let channel = digest.channel.clone();
-                            let marked = self
-                                .with_store(move |store| {
-                                    store.mark_digest_posted(date, &channel, &ts, Utc::now())
-                                })
-                                .await;
-                            if let Err(e) = marked {
-                                tracing::error!("recording the digest of {date}: {e:#}");
-                            }
-                            tracing::info!(%date, "digest posted");
-                        }
-                        Err(e) => {
-                            tracing::error!(
-                                "posting the digest of {date} failed: {e:#}; retrying in a minute"
-                            );
-                            tokio::time::sleep(Duration::from_secs(60)).await;
-                        }
-                    }
-                }
-                schedule::Due::At(at) => {
-                    // Wake up at least every 5 minutes: the wall clock can jump (suspend, NTP).
-                    let wait = (at - now)
-                        .to_std()
-                        .unwrap_or_default()
-                        .min(Duration::from_secs(300));
-                    tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
-                }
-            }
-        }
-    }
-
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-
-    /// The reply to a slash command, as Slack's response JSON. Reads memory only.
-    pub fn answer(&self, cmd: &Incoming) -> serde_json::Value {
-        if let Some(team) = &self.config.team_id {
-            if &cmd.team_id != team {
-                return ephemeral("certwatch is not enabled for this workspace.");
-            }
-        }
-        if !self.config.channel_ids.is_empty() && !self.config.channel_ids.contains(&cmd.channel_id)
-        {
-            let channels: Vec<String> = self
-                .config
-                .channel_ids
-                .iter()
-                .map(|c| format!("<#{c}>"))
-                .collect();
-            return ephemeral(format!(
-                "certwatch answers in {} only.",
-                channels.join(", ")
-            ));
-        }
-        let request = match certwatch_slack::parse(&cmd.text) {
-            Ok(request) => request,
-            Err(e) => {
-                return serde_json::to_value(certwatch_slack::render::parse_error(&e))
-                    .unwrap_or_else(|_| ephemeral("Type `/certs help` for what I can answer."))
-            }
-        };
-        let now = self.now();
-        if request.command == certwatch_slack::Command::Scan {
-            let reply = if !self.config.admin_user_ids.contains(&cmd.user_id) {
-                tracing::info!(user = %cmd.user_id, "refused /certs scan: not an admin");
-                certwatch_slack::render::scan_denied()
-            } else if self.request_scan(cmd.response_url.clone()) {
-                tracing::info!(user = %cmd.user_id, "scan requested from Slack");
-                certwatch_slack::render::scan_started()
-            } else {
-                certwatch_slack::render::scan_already_running()
-            };
-            return serde_json::to_value(reply).unwrap_or_else(|_| ephemeral("error"));
-        }
-        let inventory = self.inventory();
-        let view = slack_view(&inventory, self.scan_running());
-        let reply = certwatch_slack::reply(&request, &view, now);
-        serde_json::to_value(reply)
-            .unwrap_or_else(|e| ephemeral(format!("certwatch could not render the reply: {e}")))
-    }
+    Ok(())
 }
 
 /// Runs until interrupted (SIGINT/SIGTERM).
 pub async fn run(config: ServeConfig, scan_config: ScanConfig, aws: SdkConfig) -> Result<()> {
     let listen = config.listen;
     let transport = config.transport;
-    let app = App::new(config, scan_config, aws).await?;
+    let secrets = Secrets::from_env(&config)?;
+    let slack = match secrets.bot_token {
+        Some(bot) => Some(Arc::new(SlackIo::new(
+            &config.api_url,
+            bot,
+            secrets.app_token,
+        )?)),
+        None => None,
+    };
+    let mut slack_status = SlackStatus {
+        transport: match transport {
+            Transport::Http => "http",
+            Transport::Socket => "socket",
+        },
+        ..SlackStatus::default()
+    };
+    if let Some(slack) = &slack {
+        check_tokens(&config, slack, &mut slack_status).await?;
+    }
+
+    let path = config.store_path.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
+    let parts = Parts {
+        config,
+        clock: Arc::new(SystemClock),
+        scanner: Arc::new(AwsScanner {
+            aws,
+            config: scan_config,
+        }),
+        slack: slack.clone().map(|s| s as Arc<dyn SlackApi>),
+        store,
+        signing_secret: secrets.signing_secret,
+        slack_status,
+    };
+    let app = tokio::task::spawn_blocking(move || App::new(parts))
+        .await?
+        .context("reading the store")?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("serve.listen: cannot listen on {listen}"))?;
@@ -404,22 +188,48 @@ pub async fn run(config: ServeConfig, scan_config: ScanConfig, aws: SdkConfig) -
         listener.local_addr()?
     );
 
-    tokio::spawn(app.clone().scan_loop());
-    tokio::spawn(app.clone().digest_loop());
+    let scans = tokio::spawn(scan_loop::scan_loop(app.clone()));
+    let digests = tokio::spawn(digest_loop::digest_loop(app.clone()));
     if transport == Transport::Socket {
-        if let Some(slack) = &app.slack {
+        if let Some(slack) = &slack {
             slack.start_socket_mode(app.clone()).await?;
         }
     }
+    let signals = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            stop_signal().await;
+            tracing::info!("stop signal received: stopping");
+            app.stop();
+        })
+    };
     let router = http::router(app.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+    let stopped = {
+        let app = app.clone();
+        async move { app.stopped().await }
+    };
+    let served = axum::serve(listener, router)
+        .with_graceful_shutdown(stopped)
         .await
-        .context("HTTP listener")?;
-    Ok(())
+        .context("HTTP listener");
+    app.stop();
+    signals.abort();
+    let finish = async {
+        if let Some(slack) = &slack {
+            slack.stop_socket_mode().await;
+        }
+        // A merge in progress finishes (or, if the process dies, SQLite rolls it back).
+        let _ = scans.await;
+        let _ = digests.await;
+    };
+    if tokio::time::timeout(STOP_GRACE, finish).await.is_err() {
+        tracing::warn!("stopping took over {STOP_GRACE:?}; exiting anyway");
+    }
+    tracing::info!("certwatch serve stopped");
+    served
 }
 
-async fn shutdown_signal() {
+async fn stop_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,9 +1,14 @@
-//! Talking to Slack: the Web API (digest posts, delayed replies) and Socket Mode, through
-//! slack-morphism. The API base URL is configurable so a proxy or a test double can stand in.
+//! Talking to Slack: the Web API (token checks, digest posts and the check whether one is
+//! there, delayed replies) and Socket Mode, through slack-morphism. The API base URL is
+//! configurable so a proxy or a test double can stand in.
 
-use super::{App, Incoming};
+use super::ports::SlackApi;
+use super::App;
 use anyhow::{Context, Result};
-use certwatch_slack::{Digest, Message};
+use certwatch_slack::{Digest, Incoming, Message};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::BoxFuture;
+use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +19,30 @@ type Connector = SlackClientHyperConnector<
 
 /// The Slack client has no HTTP timeout of its own.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `event_type` of the metadata on a digest's parent message; its payload holds the local date.
+const DIGEST_EVENT: &str = "certwatch_digest";
+
+/// How many pages of `conversations.history` (200 messages each) are read to find a digest.
+const HISTORY_PAGES: usize = 5;
+
+/// What Slack answers for a token it will not take.
+const REJECTED: [&str; 6] = [
+    "invalid_auth",
+    "not_authed",
+    "account_inactive",
+    "token_revoked",
+    "token_expired",
+    "not_allowed_token_type",
+];
+
+/// Whether Slack refused a token (as opposed to not answering).
+pub enum TokenCheck {
+    Accepted,
+    Rejected(String),
+    /// Slack could not be asked (network, timeout, 5xx): not a verdict on the token.
+    Unknown(String),
+}
 
 pub struct SlackIo {
     client: Arc<SlackClient<Connector>>,
@@ -44,17 +73,38 @@ impl SlackIo {
         })
     }
 
+    /// `auth.test` with the bot token.
+    pub async fn check_bot_token(&self) -> TokenCheck {
+        let session = self.client.open_session(&self.bot);
+        classify(tokio::time::timeout(CALL_TIMEOUT, session.auth_test()).await)
+    }
+
+    /// `apps.connections.open` with the app-level token (Socket Mode).
+    pub async fn check_app_token(&self) -> TokenCheck {
+        let Some(token) = &self.app else {
+            return TokenCheck::Rejected("no app-level token".to_owned());
+        };
+        let session = self.client.open_session(token);
+        let request = SlackApiAppsConnectionOpenRequest::new();
+        classify(tokio::time::timeout(CALL_TIMEOUT, session.apps_connections_open(&request)).await)
+    }
+
     async fn post(
         &self,
         channel: &str,
         message: &Message,
         thread: Option<&SlackTs>,
+        metadata: Option<serde_json::Value>,
     ) -> Result<SlackTs> {
-        let content: SlackMessageContent = serde_json::from_value(serde_json::json!({
+        let mut content = serde_json::json!({
             "text": message.text,
             "blocks": message.blocks,
-        }))
-        .context("converting the digest to Slack blocks")?;
+        });
+        if let Some(metadata) = metadata {
+            content["metadata"] = metadata;
+        }
+        let content: SlackMessageContent =
+            serde_json::from_value(content).context("converting the digest to Slack blocks")?;
         let mut request = SlackApiChatPostMessageRequest::new(channel.to_owned().into(), content);
         if let Some(ts) = thread {
             request = request.with_thread_ts(ts.clone());
@@ -67,35 +117,26 @@ impl SlackIo {
         Ok(response.ts)
     }
 
-    /// Posts the parent message, then the rest as threaded replies. Returns the parent's ts.
-    pub async fn post_digest(&self, channel: &str, digest: &Digest) -> Result<String> {
-        let parent = self.post(channel, &digest.parent, None).await?;
-        for reply in &digest.replies {
-            if let Err(e) = self.post(channel, reply, Some(&parent)).await {
-                // The parent is out: report the gap rather than post the digest twice.
-                tracing::error!("posting a digest reply failed: {e:#}");
-            }
+    async fn history_page(
+        &self,
+        channel: &str,
+        since: DateTime<Utc>,
+        cursor: Option<SlackCursorId>,
+    ) -> Result<SlackApiConversationsHistoryResponse> {
+        let oldest = format!("{}.000000", since.timestamp());
+        let mut request = SlackApiConversationsHistoryRequest::new()
+            .with_channel(channel.to_owned().into())
+            .with_oldest(oldest.into())
+            .with_limit(200)
+            .with_include_all_metadata(true);
+        if let Some(cursor) = cursor {
+            request = request.with_cursor(cursor);
         }
-        Ok(parent.to_string())
-    }
-
-    /// A delayed, ephemeral reply through a slash command's response_url.
-    pub async fn respond(&self, response_url: &str, text: &str) {
-        let Ok(url) = response_url.parse() else {
-            return;
-        };
-        let request = SlackApiPostWebhookMessageRequest::new(
-            SlackMessageContent::new().with_text(text.to_owned()),
-        );
-        let sent = tokio::time::timeout(
-            CALL_TIMEOUT,
-            self.client
-                .respond_to_event(&SlackResponseUrl::new(url), &request),
-        )
-        .await;
-        if !matches!(sent, Ok(Ok(_))) {
-            tracing::warn!("could not send a delayed reply to the response_url");
-        }
+        let session = self.client.open_session(&self.bot);
+        tokio::time::timeout(CALL_TIMEOUT, session.conversations_history(&request))
+            .await
+            .context("conversations.history timed out")?
+            .context("conversations.history (the bot needs the channels:history scope, and groups:history for a private channel)")
     }
 
     /// Connects Socket Mode and answers slash commands over it.
@@ -111,12 +152,15 @@ impl SlackIo {
                 })
                 .with_user_state(app),
         );
-        let callbacks = SlackSocketModeListenerCallbacks::new().with_command_events(on_command);
+        let callbacks = SlackSocketModeListenerCallbacks::new()
+            .with_command_events(on_command)
+            .with_hello_events(|_hello, _client, state| on_hello(state));
         let listener = Arc::new(SlackClientSocketModeListener::new(
             &SlackClientSocketModeConfig::new(),
             environment,
             callbacks,
         ));
+        tracing::info!("connecting to Slack (Socket Mode)");
         listener
             .listen_for(token)
             .await
@@ -125,6 +169,123 @@ impl SlackIo {
         *self.socket.lock().await = Some(listener);
         Ok(())
     }
+
+    /// Closes the Socket Mode connections with a close frame.
+    pub async fn stop_socket_mode(&self) {
+        if let Some(listener) = self.socket.lock().await.take() {
+            listener.shutdown().await;
+            tracing::info!("Slack Socket Mode connection closed");
+        }
+    }
+}
+
+fn classify<T>(
+    answer: Result<Result<T, SlackClientError>, tokio::time::error::Elapsed>,
+) -> TokenCheck {
+    match answer {
+        Ok(Ok(_)) => TokenCheck::Accepted,
+        Ok(Err(SlackClientError::ApiError(e))) if REJECTED.contains(&e.code.as_str()) => {
+            TokenCheck::Rejected(e.code)
+        }
+        Ok(Err(e)) => TokenCheck::Unknown(e.to_string()),
+        Err(_) => TokenCheck::Unknown(format!("no answer within {CALL_TIMEOUT:?}")),
+    }
+}
+
+impl SlackApi for SlackIo {
+    fn post_digest<'a>(
+        &'a self,
+        channel: &'a str,
+        digest: &'a Digest,
+        date: NaiveDate,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let metadata = serde_json::json!({
+                "event_type": DIGEST_EVENT,
+                "event_payload": {"date": date.to_string()},
+            });
+            let parent = self
+                .post(channel, &digest.parent, None, Some(metadata))
+                .await?;
+            for reply in &digest.replies {
+                if let Err(e) = self.post(channel, reply, Some(&parent), None).await {
+                    // The parent is out: report the gap rather than post the digest twice.
+                    tracing::error!("posting a reply in the digest's thread failed: {e:#}");
+                }
+            }
+            Ok(parent.to_string())
+        })
+    }
+
+    fn find_digest<'a>(
+        &'a self,
+        channel: &'a str,
+        date: NaiveDate,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Option<String>>> {
+        Box::pin(async move {
+            let date = date.to_string();
+            let mut cursor = None;
+            for _ in 0..HISTORY_PAGES {
+                let page = self.history_page(channel, since, cursor).await?;
+                let found = page.messages.iter().find(|m| {
+                    m.content.metadata.as_ref().is_some_and(|meta| {
+                        meta.event_type == DIGEST_EVENT
+                            && meta
+                                .event_payload
+                                .as_ref()
+                                .and_then(|p| p.get("date"))
+                                .is_some_and(|d| *d == date)
+                    })
+                });
+                if let Some(message) = found {
+                    return Ok(Some(message.origin.ts.to_string()));
+                }
+                cursor = page
+                    .response_metadata
+                    .and_then(|m| m.next_cursor)
+                    .filter(|c| !c.0.is_empty());
+                if cursor.is_none() {
+                    return Ok(None);
+                }
+            }
+            anyhow::bail!("more than {HISTORY_PAGES} pages of messages since the digest's intent")
+        })
+    }
+
+    fn respond<'a>(&'a self, response_url: &'a str, text: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let url = match response_url.parse() {
+                Ok(url) => url,
+                Err(e) => {
+                    tracing::warn!("not a response_url ({e}): no delayed reply");
+                    return;
+                }
+            };
+            let request = SlackApiPostWebhookMessageRequest::new(
+                SlackMessageContent::new().with_text(text.to_owned()),
+            );
+            let sent = tokio::time::timeout(
+                CALL_TIMEOUT,
+                self.client
+                    .respond_to_event(&SlackResponseUrl::new(url), &request),
+            )
+            .await;
+            match sent {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!("could not send a delayed reply to the response_url: {e}")
+                }
+                Err(_) => tracing::warn!(
+                    "could not send a delayed reply to the response_url: no answer within {CALL_TIMEOUT:?}"
+                ),
+            }
+        })
+    }
+}
+
+fn app_of(state: &SlackClientEventsUserStateStorage) -> Option<Arc<App>> {
+    state.get_user_state::<Arc<App>>().cloned()
 }
 
 /// Socket Mode slash command: answered from memory, so well within Slack's 3 seconds.
@@ -133,12 +294,7 @@ async fn on_command(
     _client: Arc<SlackClient<Connector>>,
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
-    let app = state
-        .read()
-        .await
-        .get_user_state::<Arc<App>>()
-        .cloned()
-        .ok_or("certwatch state missing")?;
+    let app = app_of(&*state.read().await).ok_or("certwatch state missing")?;
     let reply = app.answer(&Incoming {
         team_id: event.team_id.to_string(),
         channel_id: event.channel_id.to_string(),
@@ -147,4 +303,23 @@ async fn on_command(
         response_url: Some(event.response_url.0.to_string()),
     });
     Ok(serde_json::from_value(reply)?)
+}
+
+/// Slack's hello on a new WebSocket: connected (again).
+async fn on_hello(state: SlackClientEventsUserState) {
+    let Some(app) = app_of(&*state.read().await) else {
+        return;
+    };
+    let now = app.clock.now();
+    let mut connections = 0;
+    app.update_slack_status(|status| {
+        status.connected_at = Some(now);
+        status.connections += 1;
+        connections = status.connections;
+    });
+    if connections == 1 {
+        tracing::info!("connected to Slack (Socket Mode)");
+    } else {
+        tracing::info!(connections, "reconnected to Slack (Socket Mode)");
+    }
 }

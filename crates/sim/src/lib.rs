@@ -71,14 +71,28 @@
 //! their own ([`net`]), e.g. in front of moto.
 //!
 //! # Layout
-//! `scenario` (file model) → `world` (resolved against `now`: dates, ARNs,
-//! validation records, what the world shows of each certificate) → `services::*` (one module
-//! per AWS service, no HTTP) and `network` (the DNS records and the certificates served by
-//! SNI) ← `protocol` (routing, SigV4 scope, wire errors) ← `server` (axum), which applies
-//! `behaviour` (quotas, latency, faults) before a service answers and starts `net`'s DNS and
-//! TLS servers with `network`'s plan. `net` knows nothing of scenarios. `identity`
-//! holds issued sessions; `paging`, `ids` and `regions` are shared data helpers;
-//! `generate` builds large scenarios in code for benchmarks ([`Scenario::generate`]).
+//! The modules, lowest first. Each one uses (`crate::…`) only modules listed above
+//! it, so services depend on the world and never the reverse, and the file model
+//! depends on nothing of the simulator (`tests/layout.rs` checks this list against
+//! the code). `lib.rs` only declares and re-exports.
+//!
+//! - `ids`: deterministic identifiers (ARNs, serials, keys, hashes).
+//! - `regions`: the region catalogue of the partition.
+//! - `paging`: opaque, stable `NextToken`s.
+//! - `protocol`: the wire (awsJson1_1, awsQuery, restJson1): routing, SigV4 scope,
+//!   answers and errors.
+//! - `net`: the reusable DNS server and SNI TLS listener; knows nothing of scenarios.
+//! - `scenario`: the file model (TOML), plain data.
+//! - `generate`: large scenarios built in code for benchmarks ([`Scenario::generate`]).
+//! - `world`: a scenario resolved against `now` (dates, ARNs, validation records, what
+//!   the world shows of each certificate). Every semantic check is made while
+//!   resolving, so [`Scenario::from_toml`] and [`Scenario::validate`] are defined here.
+//! - `identity`: who is calling; the sessions `AssumeRole` issued.
+//! - `behaviour`: quotas, latency and faults.
+//! - `services`: one module per AWS service (no HTTP).
+//! - `network`: the world's DNS records and the certificates served by SNI.
+//! - `server`: axum; authenticates, applies `behaviour` before a service answers, and
+//!   starts `net`'s DNS and TLS servers with `network`'s plan.
 
 mod behaviour;
 mod generate;

@@ -12,9 +12,11 @@
 //! the scanner survives AWS adding a value.
 //!
 //! Semantic checks (unknown region, duplicate account, dates that contradict the
-//! status, …) happen when the scenario is resolved against a clock
-//! ([`crate::world`]); [`Scenario::from_toml`] runs them once so a bad file fails
-//! early, and the error names the key path (`accounts[2].certificates[0].region`).
+//! status, …) happen when the scenario is resolved against a clock (module `world`,
+//! which therefore defines [`Scenario::from_toml`], [`Scenario::demo`] and
+//! [`Scenario::validate`]: this module uses no other); `from_toml` runs them once so a
+//! bad file fails early, and the error names the key path
+//! (`accounts[2].certificates[0].region`).
 //!
 //! ## Generating large scenarios
 //! Benchmarks need thousands of accounts. [`Scenario::generate`] (module
@@ -297,24 +299,11 @@ impl ScenarioError {
     }
 }
 
-/// The built-in demo organization ("Example Corp").
+/// The text of the built-in demo organization ("Example Corp"); `Scenario::demo` parses it.
 const DEMO: &str = include_str!("../scenarios/demo.toml");
 
+// `from_toml`, `demo` and `validate` are in `world`: checking a scenario is resolving it.
 impl Scenario {
-    /// Parses and checks a scenario.
-    pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
-        let scenario: Scenario = toml::from_str(text)?;
-        scenario.validate()?;
-        Ok(scenario)
-    }
-
-    /// The built-in demo organization: `scenarios/demo.toml`.
-    pub fn demo() -> Scenario {
-        // The file is compiled in and checked by a test, so failing here is a bug in
-        // this crate, not an input error.
-        Scenario::from_toml(DEMO).expect("the built-in demo scenario is valid")
-    }
-
     /// The text of the built-in demo scenario (to print or copy as a starting point).
     pub fn demo_toml() -> &'static str {
         DEMO
@@ -323,198 +312,11 @@ impl Scenario {
     pub fn management_account_id(&self) -> &str {
         &self.organization.management_account_id
     }
-
-    /// Runs every semantic check (they live in the resolver, so a scenario that
-    /// validates always serves).
-    pub fn validate(&self) -> Result<(), ScenarioError> {
-        crate::world::World::resolve(self, crate::world::validation_clock()).map(|_| ())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn invalid_key(text: &str) -> String {
-        match Scenario::from_toml(text) {
-            Err(ScenarioError::Invalid { key, .. }) => key,
-            other => panic!("expected a semantic error, got {other:?}"),
-        }
-    }
-
-    const HEAD: &str = "[organization]\nmanagement_account_id = \"111122223333\"\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n";
-
-    #[test]
-    fn demo_parses() {
-        let demo = Scenario::demo();
-        assert_eq!(demo.management_account_id(), "210987654321");
-        assert_eq!(demo.accounts.len(), 7);
-        let certificates: usize = demo.accounts.iter().map(|a| a.certificates.len()).sum();
-        assert!((45..=55).contains(&certificates), "{certificates}");
-        let network = demo.network.as_ref().expect("the demo has a world");
-        assert!(network.enabled);
-    }
-
-    #[test]
-    fn denied_actions_are_canonical_acm_actions() {
-        let scenario = Scenario::from_toml(&format!(
-            "{HEAD}denied_actions = [\"ACM:searchcertificates\"]\n"
-        ))
-        .expect("IAM action names are case-insensitive");
-        let world = crate::world::World::resolve(&scenario, crate::world::validation_clock())
-            .expect("resolves");
-        let account = world.account("111122223333").expect("account");
-        assert!(account.denies("acm:SearchCertificates"));
-        assert!(!account.denies("acm:ListCertificates"));
-    }
-
-    #[test]
-    fn syntax_errors_name_the_key_and_line() {
-        let text = format!("{HEAD}colour = \"red\"\n");
-        let message = Scenario::from_toml(&text)
-            .expect_err("unknown key")
-            .to_string();
-        assert!(message.contains("colour"), "{message}");
-        assert!(message.contains("line 6"), "{message}");
-    }
-
-    #[test]
-    fn semantic_errors_name_the_key() {
-        let cert = |body: &str| format!("{HEAD}[[accounts.certificates]]\n{body}\n");
-        assert_eq!(
-            invalid_key(&cert(
-                "region = \"us-east-9\"\ndomain = \"a.example\"\nexpires_in_days = 3"
-            )),
-            "accounts[0].certificates[0].region"
-        );
-        assert_eq!(
-            invalid_key(&cert("region = \"us-east-1\"\ndomain = \"a.example\"")),
-            "accounts[0].certificates[0].expires_in_days"
-        );
-        assert_eq!(
-            invalid_key(&cert(
-                "region = \"us-east-1\"\ndomain = \"a.example\"\nstatus = \"PENDING_VALIDATION\"\nexpires_in_days = 3"
-            )),
-            "accounts[0].certificates[0].expires_in_days"
-        );
-        assert_eq!(
-            invalid_key(&cert(
-                "region = \"us-east-1\"\ndomain = \"a.example\"\nexpires_in_days = 3\n[accounts.certificates.renewal]\nstatus = \"PENDING_VALIDATION\"\npending_domains = [\"b.example\"]"
-            )),
-            "accounts[0].certificates[0].renewal.pending_domains[0]"
-        );
-        assert_eq!(
-            invalid_key(&format!("{HEAD}opt_in_regions = [\"us-east-1\"]\n")),
-            "accounts[0].opt_in_regions[0]"
-        );
-        assert_eq!(
-            invalid_key(&format!(
-                "{HEAD}denied_actions = [\"acm:ListCertificates\", \"acm:SearchCertificate\"]\n"
-            )),
-            "accounts[0].denied_actions[1]"
-        );
-        assert_eq!(
-            invalid_key(&format!("{HEAD}denied_actions = [\"sts:AssumeRole\"]\n")),
-            "accounts[0].denied_actions[0]"
-        );
-        assert_eq!(
-            invalid_key(&format!(
-                "{HEAD}[[accounts]]\nid = \"111122223333\"\nname = \"again\"\n"
-            )),
-            "accounts[1].id"
-        );
-        assert_eq!(
-            invalid_key("[organization]\nmanagement_account_id = \"111122223333\"\n"),
-            "organization.management_account_id"
-        );
-    }
-
-    #[test]
-    fn network_errors_name_the_key() {
-        let cert = |body: &str| {
-            format!("{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nexpires_in_days = 30\n{body}\n")
-        };
-        let key = |body: &str| invalid_key(&cert(body));
-        let field = |name: &str| format!("accounts[0].certificates[0].{name}");
-        assert_eq!(
-            key("validation_record = \"gone\""),
-            field("validation_record")
-        );
-        assert_eq!(
-            key("type = \"IMPORTED\"\nvalidation_record = \"missing\""),
-            field("validation_record"),
-            "no DNS validation, no record to leave out"
-        );
-        assert_eq!(
-            key("validation = \"EMAIL\"\nvalidation_record = \"wrong\""),
-            field("validation_record")
-        );
-        assert_eq!(key("endpoint = \"served\""), field("endpoint"));
-        assert_eq!(
-            key("resolves = false\nendpoint = \"current\""),
-            field("endpoint")
-        );
-        assert_eq!(
-            key("stale_expires_in_days = 3"),
-            field("stale_expires_in_days")
-        );
-        assert_eq!(
-            invalid_key(&format!(
-                "{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nstatus = \"PENDING_VALIDATION\"\nendpoint = \"current\"\n"
-            )),
-            field("endpoint")
-        );
-        // Accepted: what the world shows only where it can show it.
-        for body in [
-            "validation_record = \"missing\"\nendpoint = \"unreachable\"",
-            "resolves = false",
-            "endpoint = \"stale\"\nstale_expires_in_days = 2.5",
-            "endpoint = \"none\"\nresolves = false",
-        ] {
-            Scenario::from_toml(&cert(body)).unwrap_or_else(|e| panic!("{body}: {e}"));
-        }
-
-        let caa = |entry: &str| {
-            let text = format!(
-                "[organization]\nmanagement_account_id = \"111122223333\"\n[network]\nenabled = true\ncaa = {{ \"example.com\" = ['0 issue \"amazon.com\"', '{entry}'] }}\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
-            );
-            Scenario::from_toml(&text)
-        };
-        for bad in [
-            "issue \"amazon.com\"",
-            "256 issue \"x\"",
-            "0 is-sue \"x\"",
-            "0 issue \"x",
-            "0 issue a b",
-        ] {
-            match caa(bad) {
-                Err(ScenarioError::Invalid { key, .. }) => {
-                    assert_eq!(key, "network.caa.example.com[1]", "{bad}")
-                }
-                other => panic!("{bad}: {other:?}"),
-            }
-        }
-        for good in [
-            "128 tbs \"x\"",
-            "0 issue \";\"",
-            "0 iodef \"mailto:a@example.com\"",
-            "0 issue letsencrypt.org",
-            "0 issue \"a\\\"b\"",
-        ] {
-            caa(good).unwrap_or_else(|e| panic!("{good}: {e}"));
-        }
-        let world = crate::world::World::resolve(
-            &caa("0 issue \"a\\\"b; accounturi=x\"").expect("valid"),
-            crate::world::validation_clock(),
-        )
-        .expect("resolves");
-        assert_eq!(world.network.caa[1].value, "a\"b; accounturi=x");
-        assert_eq!(world.network.caa[0].value, "amazon.com");
-        assert_eq!(
-            invalid_key("[organization]\nmanagement_account_id = \"1234\"\n"),
-            "organization.management_account_id"
-        );
-    }
 
     /// Every key of the format is used or documented in `scenarios/demo.toml`. The
     /// struct literals below name every field, so adding a field does not compile

@@ -10,19 +10,51 @@ use crate::regions::{self, RegionKind};
 use crate::scenario::{
     AccountSpec, CertificateSpec, NetworkSpec, RegionFaults, RenewalSpec, Scenario, ScenarioError,
 };
-use crate::services::acm;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A fixed clock for [`Scenario::validate`]: validity does not depend on `now`.
-pub fn validation_clock() -> DateTime<Utc> {
+fn validation_clock() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
         .single()
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
+/// The ACM operations `services::acm` serves, which are also the actions a scenario's
+/// `denied_actions` may name (as `acm:<operation>`).
+pub const ACM_OPERATIONS: &[&str] = &[
+    "ListCertificates",
+    "SearchCertificates",
+    "DescribeCertificate",
+    "ListTagsForCertificate",
+];
+
 pub const DEFAULT_MEMBER_ROLES: &[&str] = &["OrganizationAccountAccessRole", "certwatch-read-only"];
 pub const DEFAULT_MANAGEMENT_ROLES: &[&str] = &["certwatch-read-only"];
+
+// Defined here rather than in `scenario` (the file model) because checking a
+// scenario is resolving it.
+impl Scenario {
+    /// Parses and checks a scenario.
+    pub fn from_toml(text: &str) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = toml::from_str(text)?;
+        scenario.validate()?;
+        Ok(scenario)
+    }
+
+    /// The built-in demo organization: `scenarios/demo.toml`.
+    pub fn demo() -> Scenario {
+        // The file is compiled in and checked by a test, so failing here is a bug in
+        // this crate, not an input error.
+        Scenario::from_toml(Scenario::demo_toml()).expect("the built-in demo scenario is valid")
+    }
+
+    /// Runs every semantic check (they live in the resolver, so a scenario that
+    /// validates always serves).
+    pub fn validate(&self) -> Result<(), ScenarioError> {
+        World::resolve(self, validation_clock()).map(|_| ())
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct World {
@@ -392,7 +424,7 @@ impl World {
                 if !service.eq_ignore_ascii_case("acm") {
                     return None;
                 }
-                acm::OPERATIONS
+                ACM_OPERATIONS
                     .iter()
                     .find(|op| op.eq_ignore_ascii_case(name))
             });
@@ -405,7 +437,7 @@ impl World {
                         format!("{key}.denied_actions[{i}]"),
                         format!(
                         "{action:?} is not an action the simulator serves and can deny (acm:{})",
-                        acm::OPERATIONS.join(", acm:")
+                        ACM_OPERATIONS.join(", acm:")
                     ),
                     ))
                 }
@@ -1050,4 +1082,189 @@ fn default_email(name: &str) -> String {
 /// Whole seconds, so every timestamp on the wire is an integer.
 pub fn days(d: f64) -> Duration {
     Duration::seconds((d * 86_400.0).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid_key(text: &str) -> String {
+        match Scenario::from_toml(text) {
+            Err(ScenarioError::Invalid { key, .. }) => key,
+            other => panic!("expected a semantic error, got {other:?}"),
+        }
+    }
+
+    const HEAD: &str = "[organization]\nmanagement_account_id = \"111122223333\"\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n";
+
+    #[test]
+    fn demo_parses() {
+        let demo = Scenario::demo();
+        assert_eq!(demo.management_account_id(), "210987654321");
+        assert_eq!(demo.accounts.len(), 7);
+        let certificates: usize = demo.accounts.iter().map(|a| a.certificates.len()).sum();
+        assert!((45..=55).contains(&certificates), "{certificates}");
+        let network = demo.network.as_ref().expect("the demo has a world");
+        assert!(network.enabled);
+    }
+
+    #[test]
+    fn denied_actions_are_canonical_acm_actions() {
+        let scenario = Scenario::from_toml(&format!(
+            "{HEAD}denied_actions = [\"ACM:searchcertificates\"]\n"
+        ))
+        .expect("IAM action names are case-insensitive");
+        let world = World::resolve(&scenario, validation_clock()).expect("resolves");
+        let account = world.account("111122223333").expect("account");
+        assert!(account.denies("acm:SearchCertificates"));
+        assert!(!account.denies("acm:ListCertificates"));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_key_and_line() {
+        let text = format!("{HEAD}colour = \"red\"\n");
+        let message = Scenario::from_toml(&text)
+            .expect_err("unknown key")
+            .to_string();
+        assert!(message.contains("colour"), "{message}");
+        assert!(message.contains("line 6"), "{message}");
+    }
+
+    #[test]
+    fn semantic_errors_name_the_key() {
+        let cert = |body: &str| format!("{HEAD}[[accounts.certificates]]\n{body}\n");
+        assert_eq!(
+            invalid_key(&cert(
+                "region = \"us-east-9\"\ndomain = \"a.example\"\nexpires_in_days = 3"
+            )),
+            "accounts[0].certificates[0].region"
+        );
+        assert_eq!(
+            invalid_key(&cert("region = \"us-east-1\"\ndomain = \"a.example\"")),
+            "accounts[0].certificates[0].expires_in_days"
+        );
+        assert_eq!(
+            invalid_key(&cert(
+                "region = \"us-east-1\"\ndomain = \"a.example\"\nstatus = \"PENDING_VALIDATION\"\nexpires_in_days = 3"
+            )),
+            "accounts[0].certificates[0].expires_in_days"
+        );
+        assert_eq!(
+            invalid_key(&cert(
+                "region = \"us-east-1\"\ndomain = \"a.example\"\nexpires_in_days = 3\n[accounts.certificates.renewal]\nstatus = \"PENDING_VALIDATION\"\npending_domains = [\"b.example\"]"
+            )),
+            "accounts[0].certificates[0].renewal.pending_domains[0]"
+        );
+        assert_eq!(
+            invalid_key(&format!("{HEAD}opt_in_regions = [\"us-east-1\"]\n")),
+            "accounts[0].opt_in_regions[0]"
+        );
+        assert_eq!(
+            invalid_key(&format!(
+                "{HEAD}denied_actions = [\"acm:ListCertificates\", \"acm:SearchCertificate\"]\n"
+            )),
+            "accounts[0].denied_actions[1]"
+        );
+        assert_eq!(
+            invalid_key(&format!("{HEAD}denied_actions = [\"sts:AssumeRole\"]\n")),
+            "accounts[0].denied_actions[0]"
+        );
+        assert_eq!(
+            invalid_key(&format!(
+                "{HEAD}[[accounts]]\nid = \"111122223333\"\nname = \"again\"\n"
+            )),
+            "accounts[1].id"
+        );
+        assert_eq!(
+            invalid_key("[organization]\nmanagement_account_id = \"111122223333\"\n"),
+            "organization.management_account_id"
+        );
+    }
+
+    #[test]
+    fn network_errors_name_the_key() {
+        let cert = |body: &str| {
+            format!("{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nexpires_in_days = 30\n{body}\n")
+        };
+        let key = |body: &str| invalid_key(&cert(body));
+        let field = |name: &str| format!("accounts[0].certificates[0].{name}");
+        assert_eq!(
+            key("validation_record = \"gone\""),
+            field("validation_record")
+        );
+        assert_eq!(
+            key("type = \"IMPORTED\"\nvalidation_record = \"missing\""),
+            field("validation_record"),
+            "no DNS validation, no record to leave out"
+        );
+        assert_eq!(
+            key("validation = \"EMAIL\"\nvalidation_record = \"wrong\""),
+            field("validation_record")
+        );
+        assert_eq!(key("endpoint = \"served\""), field("endpoint"));
+        assert_eq!(
+            key("resolves = false\nendpoint = \"current\""),
+            field("endpoint")
+        );
+        assert_eq!(
+            key("stale_expires_in_days = 3"),
+            field("stale_expires_in_days")
+        );
+        assert_eq!(
+            invalid_key(&format!(
+                "{HEAD}[[accounts.certificates]]\nregion = \"us-east-1\"\ndomain = \"a.example\"\nstatus = \"PENDING_VALIDATION\"\nendpoint = \"current\"\n"
+            )),
+            field("endpoint")
+        );
+        // Accepted: what the world shows only where it can show it.
+        for body in [
+            "validation_record = \"missing\"\nendpoint = \"unreachable\"",
+            "resolves = false",
+            "endpoint = \"stale\"\nstale_expires_in_days = 2.5",
+            "endpoint = \"none\"\nresolves = false",
+        ] {
+            Scenario::from_toml(&cert(body)).unwrap_or_else(|e| panic!("{body}: {e}"));
+        }
+
+        let caa = |entry: &str| {
+            let text = format!(
+                "[organization]\nmanagement_account_id = \"111122223333\"\n[network]\nenabled = true\ncaa = {{ \"example.com\" = ['0 issue \"amazon.com\"', '{entry}'] }}\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
+            );
+            Scenario::from_toml(&text)
+        };
+        for bad in [
+            "issue \"amazon.com\"",
+            "256 issue \"x\"",
+            "0 is-sue \"x\"",
+            "0 issue \"x",
+            "0 issue a b",
+        ] {
+            match caa(bad) {
+                Err(ScenarioError::Invalid { key, .. }) => {
+                    assert_eq!(key, "network.caa.example.com[1]", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        for good in [
+            "128 tbs \"x\"",
+            "0 issue \";\"",
+            "0 iodef \"mailto:a@example.com\"",
+            "0 issue letsencrypt.org",
+            "0 issue \"a\\\"b\"",
+        ] {
+            caa(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        let world = World::resolve(
+            &caa("0 issue \"a\\\"b; accounturi=x\"").expect("valid"),
+            validation_clock(),
+        )
+        .expect("resolves");
+        assert_eq!(world.network.caa[1].value, "a\"b; accounturi=x");
+        assert_eq!(world.network.caa[0].value, "amazon.com");
+        assert_eq!(
+            invalid_key("[organization]\nmanagement_account_id = \"1234\"\n"),
+            "organization.management_account_id"
+        );
+    }
 }

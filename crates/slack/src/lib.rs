@@ -8,17 +8,20 @@
 //! builds stays within Slack's Block Kit limits ([`check_limits`]).
 
 mod blocks;
+pub mod bot;
 pub mod command;
 pub mod digest;
 mod inventory;
 mod mrkdwn;
 pub mod render;
+pub mod schedule;
 pub mod verify;
 
 #[cfg(test)]
 mod fixtures;
 
 pub use blocks::{blocks_to_text, check_limits, LimitError};
+pub use bot::{Access, Answer, Incoming, Refusal};
 pub use command::{parse, Command, ParseError, Request};
 pub use digest::{digest, Digest, DigestOptions, Message};
 pub use inventory::Inventory;

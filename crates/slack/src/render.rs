@@ -57,8 +57,8 @@ impl Reply {
         }
     }
 
-    /// A one-paragraph ephemeral reply.
-    fn note(text: &str) -> Reply {
+    /// A one-paragraph ephemeral reply (mrkdwn).
+    pub fn note(text: &str) -> Reply {
         Reply::new(false, text, vec![blocks::section(text)])
     }
 }

@@ -19,6 +19,8 @@
 //! the account with IAM's `AccessDeniedException` (a role deployed before a
 //! permission was added to it). IAM answers before the service does, so the denial
 //! comes before the account-region's `acm_error` fault and before input validation.
+//! The operations served are listed in `world::ACM_OPERATIONS` (the resolver checks
+//! `denied_actions` against it); a test here keeps `call` and that list in step.
 
 use super::{json_input, validation_message, Ctx};
 use crate::paging;
@@ -55,14 +57,6 @@ const SEARCH_SORT_BY: &[&str] = &[
     "STATUS",
     "TYPE",
     "VALIDATION_METHOD",
-];
-
-/// The operations this module serves (also what a scenario's `denied_actions` may name).
-pub const OPERATIONS: &[&str] = &[
-    "ListCertificates",
-    "SearchCertificates",
-    "DescribeCertificate",
-    "ListTagsForCertificate",
 ];
 
 /// `ListCertificates` summaries carry at most this many SANs.
@@ -657,4 +651,38 @@ fn list_tags(ctx: &Ctx<'_>, input: ArnInput) -> Result<Reply, ApiError> {
         .map(|(k, v)| json!({"Key": k, "Value": v}))
         .collect();
     Ok(Reply::Json(json!({ "Tags": tags })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::{Caller, Sessions};
+    use crate::scenario::Scenario;
+    use crate::world::{World, ACM_OPERATIONS};
+    use chrono::{TimeZone, Utc};
+
+    /// `call` serves exactly the operations `denied_actions` may name.
+    #[test]
+    fn serves_the_operations_world_lists() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let world = World::resolve(&Scenario::demo(), now).expect("resolves");
+        let caller = Caller::ambient(&world.management);
+        let sessions = Sessions::default();
+        let ctx = Ctx {
+            world: &world,
+            caller: &caller,
+            region: "us-east-1",
+            sessions: &sessions,
+            wall_now: now,
+            request_id: "test",
+        };
+        let code = |operation: &str| match call(&ctx, operation, b"") {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.code,
+        };
+        for operation in ACM_OPERATIONS {
+            assert_ne!(code(operation), "UnknownOperationException", "{operation}");
+        }
+        assert_eq!(code("RequestCertificate"), "UnknownOperationException");
+    }
 }

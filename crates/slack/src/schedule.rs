@@ -1,6 +1,7 @@
 //! When the daily digest is due, in the configured time zone, correct across DST changes: the
 //! local date and time are resolved against the zone's rules for that very day, never frozen to
-//! a fixed UTC offset.
+//! a fixed UTC offset. And what the digest loop does next ([`step`]), from the time and what is
+//! known of today's digest, so that a digest is neither posted twice nor silently skipped.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -45,6 +46,46 @@ pub fn due(now: DateTime<Utc>, time: NaiveTime, tz: Tz, posted: impl Fn(NaiveDat
     }
     let tomorrow = today.succ_opt().unwrap_or(today);
     Due::At(local_instant(tomorrow, time, tz))
+}
+
+/// What is known of the digest of the current local date: from the store, or from the digest
+/// loop's own memory when the store could not record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Neither an intent nor a post.
+    Nothing,
+    /// An intent to post was recorded at `since`, but no post: the process stopped (or the post
+    /// failed in a way that leaves it unknown) between the two. The digest may be in Slack.
+    Intended {
+        since: DateTime<Utc>,
+    },
+    Posted,
+}
+
+/// The digest loop's next step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Sleep until this instant, then ask again.
+    Wait(DateTime<Utc>),
+    /// Ask Slack whether the digest of `date` was posted at or after `since`; if it was, record
+    /// it as posted; if not, post it.
+    Confirm {
+        date: NaiveDate,
+        since: DateTime<Utc>,
+    },
+    /// Record the intent, then post the digest of this local date.
+    Post(NaiveDate),
+}
+
+/// The next step at `now` for a digest at `time` in `tz`, given what is known of today's.
+pub fn step(now: DateTime<Utc>, time: NaiveTime, tz: Tz, today: Known) -> Step {
+    match due(now, time, tz, |_| today == Known::Posted) {
+        Due::At(at) => Step::Wait(at),
+        Due::Now(date) => match today {
+            Known::Intended { since } => Step::Confirm { date, since },
+            Known::Nothing | Known::Posted => Step::Post(date),
+        },
+    }
 }
 
 #[cfg(test)]
@@ -128,6 +169,32 @@ mod tests {
         assert_eq!(
             due(utc("2026-11-28T23:30:00Z"), t(0, 15), tz, posted),
             Due::Now(d(2026, 11, 29))
+        );
+    }
+
+    #[test]
+    fn an_intent_without_a_post_is_confirmed_first() {
+        let tz: Tz = "Europe/Berlin".parse().unwrap();
+        let now = utc("2026-11-28T09:30:00Z");
+        let since = utc("2026-11-28T08:00:00Z");
+        assert_eq!(
+            step(now, t(9, 0), tz, Known::Nothing),
+            Step::Post(d(2026, 11, 28))
+        );
+        assert_eq!(
+            step(now, t(9, 0), tz, Known::Intended { since }),
+            Step::Confirm {
+                date: d(2026, 11, 28),
+                since
+            }
+        );
+        assert_eq!(
+            step(now, t(9, 0), tz, Known::Posted),
+            Step::Wait(utc("2026-11-29T08:00:00Z"))
+        );
+        assert_eq!(
+            step(utc("2026-11-28T07:00:00Z"), t(9, 0), tz, Known::Nothing),
+            Step::Wait(utc("2026-11-28T08:00:00Z"))
         );
     }
 }

@@ -1,0 +1,277 @@
+//! The state the serve tasks share, and the answer to a slash command from it.
+
+use super::ports::{Clock, Scanner, SlackApi};
+use crate::config::ServeConfig;
+use anyhow::Result;
+use certwatch_slack::bot::{self, Answer};
+use certwatch_slack::{Access, Incoming};
+use certwatch_store::{Inventory, Store};
+use chrono::{DateTime, Utc};
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use tokio::sync::{watch, Notify};
+
+/// What the transports need to know of Slack's side, for `/readyz`.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SlackStatus {
+    /// "http" or "socket".
+    pub transport: &'static str,
+    /// Whether Slack accepted the bot token at start (`auth.test`); `None`: not checked.
+    pub bot_token_ok: Option<bool>,
+    /// Socket Mode: when Slack last said hello on the WebSocket.
+    pub connected_at: Option<DateTime<Utc>>,
+    /// Socket Mode: how many times the connection was (re)opened.
+    pub connections: u64,
+}
+
+impl SlackStatus {
+    /// Commands can reach us: HTTP needs nothing more; Socket Mode needs a connection.
+    pub fn ready(&self) -> bool {
+        self.transport != "socket" || self.connected_at.is_some()
+    }
+}
+
+/// What the pieces of an [`App`] are: config, the injected ports, and the opened store.
+pub struct Parts {
+    pub config: ServeConfig,
+    pub clock: Arc<dyn Clock>,
+    pub scanner: Arc<dyn Scanner>,
+    pub slack: Option<Arc<dyn SlackApi>>,
+    pub store: Store,
+    pub signing_secret: Option<Vec<u8>>,
+    pub slack_status: SlackStatus,
+}
+
+/// Everything the serve tasks share.
+pub struct App {
+    pub config: ServeConfig,
+    pub access: Access,
+    pub clock: Arc<dyn Clock>,
+    pub scanner: Arc<dyn Scanner>,
+    pub slack: Option<Arc<dyn SlackApi>>,
+    pub signing_secret: Option<Vec<u8>>,
+    store: Arc<Mutex<Store>>,
+    inventory: RwLock<Arc<Inventory>>,
+    pub(super) scan_now: Notify,
+    scan_running: AtomicBool,
+    /// Response URLs of `/certs scan` requests waiting for the scan to finish.
+    scan_waiters: Mutex<Vec<String>>,
+    ready: watch::Sender<bool>,
+    slack_status: Mutex<SlackStatus>,
+    /// The last digest problem that needs a human, for `/readyz` (the log has the detail).
+    digest_problem: Mutex<Option<String>>,
+    stopping: watch::Sender<bool>,
+    error_ids: AtomicU64,
+    error_seed: std::collections::hash_map::RandomState,
+}
+
+impl App {
+    /// Loads the last inventory from the store (blocking: call from `spawn_blocking` or before
+    /// the runtime is busy).
+    pub fn new(parts: Parts) -> Result<Arc<App>> {
+        let inventory = parts.store.inventory()?;
+        let (ready, _) = watch::channel(inventory.last_scan.is_some());
+        let access = Access {
+            team_id: parts.config.team_id.clone(),
+            channel_ids: parts.config.channel_ids.clone(),
+            admin_user_ids: parts.config.admin_user_ids.clone(),
+        };
+        Ok(Arc::new(App {
+            config: parts.config,
+            access,
+            clock: parts.clock,
+            scanner: parts.scanner,
+            slack: parts.slack,
+            signing_secret: parts.signing_secret,
+            store: Arc::new(Mutex::new(parts.store)),
+            inventory: RwLock::new(Arc::new(inventory)),
+            scan_now: Notify::new(),
+            scan_running: AtomicBool::new(false),
+            scan_waiters: Mutex::new(Vec::new()),
+            ready,
+            slack_status: Mutex::new(parts.slack_status),
+            digest_problem: Mutex::new(None),
+            stopping: watch::channel(false).0,
+            error_ids: AtomicU64::new(0),
+            error_seed: std::collections::hash_map::RandomState::new(),
+        }))
+    }
+
+    /// The current merged inventory (a cheap clone of an Arc).
+    pub fn inventory(&self) -> Arc<Inventory> {
+        self.inventory
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set_inventory(&self, inventory: Inventory) {
+        *self
+            .inventory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(inventory);
+        self.ready.send_replace(true);
+    }
+
+    /// An inventory is held (from a scan of this run, or restored from the store).
+    pub fn has_inventory(&self) -> bool {
+        *self.ready.borrow()
+    }
+
+    /// Resolves once an inventory is held.
+    pub(super) async fn wait_for_inventory(&self) {
+        let mut ready = self.ready.subscribe();
+        let _ = ready.wait_for(|r| *r).await;
+    }
+
+    pub fn scan_running(&self) -> bool {
+        self.scan_running.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn set_scan_running(&self, running: bool) {
+        self.scan_running.store(running, Ordering::SeqCst);
+    }
+
+    pub(super) fn take_scan_waiters(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .scan_waiters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
+    }
+
+    pub fn slack_status(&self) -> SlackStatus {
+        self.slack_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn update_slack_status(&self, f: impl FnOnce(&mut SlackStatus)) {
+        f(&mut self
+            .slack_status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner));
+    }
+
+    pub fn digest_problem(&self) -> Option<String> {
+        self.digest_problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn set_digest_problem(&self, problem: Option<String>) {
+        *self
+            .digest_problem
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = problem;
+    }
+
+    /// Ready for traffic: an inventory to answer from, and Slack can reach us.
+    pub fn is_ready(&self) -> bool {
+        self.has_inventory() && self.slack_status().ready()
+    }
+
+    /// Asks every task to stop (SIGTERM).
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.stopping.borrow()
+    }
+
+    /// Resolves once [`App::stop`] was called.
+    pub async fn stopped(&self) {
+        let mut stopping = self.stopping.subscribe();
+        let _ = stopping.wait_for(|s| *s).await;
+    }
+
+    /// A short id for an internal error: the reply shows it, the log line with the detail
+    /// carries it.
+    pub fn error_id(&self) -> String {
+        let n = self.error_ids.fetch_add(1, Ordering::Relaxed);
+        let hash = self
+            .error_seed
+            .hash_one((n, self.clock.now().timestamp_micros()));
+        format!("E{:08X}", hash as u32)
+    }
+
+    /// Asks the scan loop for a scan now. False if one is already running.
+    pub fn request_scan(&self, response_url: Option<String>) -> bool {
+        if let Some(url) = response_url {
+            self.scan_waiters
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(url);
+        }
+        if self.scan_running() {
+            return false;
+        }
+        self.scan_now.notify_one();
+        true
+    }
+
+    /// Runs a closure on the store off the async threads.
+    pub(super) async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, certwatch_store::StoreError> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut store = store.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut store)
+        })
+        .await?
+        .map_err(anyhow::Error::from)
+    }
+
+    /// The reply to a slash command, as Slack's response JSON. Reads memory only.
+    pub fn answer(&self, cmd: &Incoming) -> serde_json::Value {
+        if self.is_stopping() {
+            return reply_json(&certwatch_slack::render::Reply::note(
+                "certwatch is restarting; try again in a minute.",
+            ));
+        }
+        let inventory = self.inventory();
+        let view = super::slack_view(&inventory, self.scan_running());
+        let reply = match bot::answer(&self.access, cmd, &view, self.clock.now()) {
+            Ok(Answer::Reply(reply)) => reply,
+            Ok(Answer::Scan) => {
+                if self.request_scan(cmd.response_url.clone()) {
+                    tracing::info!(user = %cmd.user_id, "scan requested from Slack");
+                    certwatch_slack::scan_started()
+                } else {
+                    certwatch_slack::scan_already_running()
+                }
+            }
+            Err(refusal) => {
+                tracing::info!(
+                    user = %cmd.user_id,
+                    team = %cmd.team_id,
+                    channel = %cmd.channel_id,
+                    ?refusal,
+                    "refused a slash command"
+                );
+                refusal.reply()
+            }
+        };
+        match serde_json::to_value(&reply) {
+            Ok(value) => value,
+            Err(e) => {
+                let id = self.error_id();
+                tracing::error!(error_id = %id, "could not encode a reply: {e}");
+                reply_json(&bot::apology(&id))
+            }
+        }
+    }
+}
+
+/// A reply as JSON; the small fixed replies cannot fail to encode.
+fn reply_json(reply: &certwatch_slack::Reply) -> serde_json::Value {
+    serde_json::to_value(reply)
+        .unwrap_or_else(|_| serde_json::json!({"response_type": "ephemeral", "text": reply.text}))
+}

@@ -1,0 +1,180 @@
+//! The digest loop: the daily digest, once per local day, neither doubled nor silently skipped.
+//!
+//! Before posting, the intent is recorded in the store; after, the post. A day whose intent has
+//! no post (the process died between the two, or the post failed in a way that leaves it
+//! unknown) is confirmed with Slack first: the digest's parent message carries its date in its
+//! metadata, and `conversations.history` finds it. If the store cannot record, the loop keeps
+//! what it knows in memory, so this process still posts once, and says so in the log and in
+//! `/readyz`.
+
+use super::App;
+use anyhow::Result;
+use certwatch_slack::schedule::{self, Known, Step};
+use certwatch_store::DigestMark;
+use chrono::{DateTime, NaiveDate, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The longest sleep: the wall clock can jump (suspend, NTP), so the loop looks again at least
+/// this often.
+const MAX_SLEEP: Duration = Duration::from_secs(300);
+
+/// After a failed post or an unanswered check with Slack.
+const RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How far before the recorded intent a digest found in Slack may be dated: Slack's clock and
+/// ours differ.
+const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// Posts the digest once per local day at the configured time, until the app stops.
+pub async fn digest_loop(app: Arc<App>) {
+    let (Some(digest), Some(slack)) = (app.config.digest.clone(), app.slack.clone()) else {
+        return;
+    };
+    // No digest before a scan has produced data.
+    tokio::select! {
+        _ = app.wait_for_inventory() => {}
+        _ = app.stopped() => return,
+    }
+    // What this process knows, for when the store cannot say: (date, what is known).
+    let mut memory: Option<(NaiveDate, Known)> = None;
+    loop {
+        if app.is_stopping() {
+            return;
+        }
+        let now = app.clock.now();
+        let today = now.with_timezone(&digest.time_zone).date_naive();
+        let stored = app.with_store(move |store| store.digest_mark(today)).await;
+        let remembered = memory.filter(|(date, _)| *date == today).map(|(_, k)| k);
+        let known = match (stored, remembered) {
+            (_, Some(Known::Posted)) => Known::Posted,
+            (Ok(Some(DigestMark::Posted { .. })), _) => Known::Posted,
+            (Ok(Some(DigestMark::Intended { at, .. })), _) => Known::Intended { since: at },
+            (Ok(None), Some(known)) => known,
+            (Ok(None), None) => Known::Nothing,
+            (Err(e), remembered) => {
+                tracing::error!("reading the digest's state from the store: {e:#}");
+                // Unknown: a digest may have been posted today; ask Slack before posting.
+                remembered.unwrap_or(Known::Intended {
+                    since: start_of_day(today, &digest.time_zone),
+                })
+            }
+        };
+        let wait = match schedule::step(now, digest.time, digest.time_zone, known) {
+            Step::Wait(at) => (at - now).to_std().unwrap_or_default().min(MAX_SLEEP),
+            Step::Confirm { date, since } => {
+                match slack
+                    .find_digest(&digest.channel, date, since - CLOCK_SKEW)
+                    .await
+                {
+                    Ok(Some(ts)) => {
+                        tracing::info!(%date, %ts, "the digest was already in Slack; recorded it");
+                        memory = Some((date, Known::Posted));
+                        record_post(&app, date, &digest.channel, &ts).await;
+                        Duration::ZERO
+                    }
+                    Ok(None) => {
+                        memory = Some((date, Known::Intended { since }));
+                        post(&app, &*slack, &digest, date, &mut memory).await
+                    }
+                    Err(e) => {
+                        let problem = format!(
+                            "cannot tell whether the digest of {date} reached Slack ({e:#}); \
+                             not posting it again until Slack can be asked"
+                        );
+                        tracing::error!("{problem}; asking again in a minute");
+                        app.set_digest_problem(Some(problem));
+                        memory = Some((date, Known::Intended { since }));
+                        RETRY_AFTER
+                    }
+                }
+            }
+            Step::Post(date) => {
+                let channel = digest.channel.clone();
+                let at = now;
+                let intent = app
+                    .with_store(move |store| store.record_digest_intent(date, &channel, at))
+                    .await;
+                if let Err(e) = intent {
+                    let problem = format!(
+                        "the store cannot record the digest of {date} ({e:#}); posting it once \
+                         from memory, but a restart may not know it was posted"
+                    );
+                    tracing::error!("{problem}");
+                    app.set_digest_problem(Some(problem));
+                }
+                memory = Some((date, Known::Intended { since: now }));
+                post(&app, &*slack, &digest, date, &mut memory).await
+            }
+        };
+        if wait.is_zero() {
+            continue;
+        }
+        tokio::select! {
+            _ = app.clock.sleep(wait) => {}
+            _ = app.stopped() => return,
+        }
+    }
+}
+
+/// Renders and posts the digest of `date` (the intent is already recorded), then records the
+/// post. Returns how long to wait before the next turn.
+async fn post(
+    app: &App,
+    slack: &dyn super::ports::SlackApi,
+    digest: &crate::config::DigestConfig,
+    date: NaiveDate,
+    memory: &mut Option<(NaiveDate, Known)>,
+) -> Duration {
+    let inventory = app.inventory();
+    let view = super::slack_view(&inventory, app.scan_running());
+    let options = certwatch_slack::DigestOptions {
+        post_when_clear: digest.post_when_clear,
+        time_zone_label: digest.time_zone.name().to_owned(),
+    };
+    let Some(rendered) = certwatch_slack::digest(&view, app.clock.now(), &options) else {
+        tracing::info!(%date, "nothing needs action: no digest today");
+        *memory = Some((date, Known::Posted));
+        record_post(app, date, &digest.channel, "").await;
+        return Duration::ZERO;
+    };
+    match slack.post_digest(&digest.channel, &rendered, date).await {
+        Ok(ts) => {
+            tracing::info!(%date, %ts, channel = %digest.channel, "digest posted");
+            *memory = Some((date, Known::Posted));
+            record_post(app, date, &digest.channel, &ts).await;
+            Duration::ZERO
+        }
+        Err(e) => {
+            // It may have reached Slack all the same (a timeout after Slack took it): the
+            // next turn asks Slack before posting again.
+            tracing::error!("posting the digest of {date} failed: {e:#}; retrying in a minute");
+            RETRY_AFTER
+        }
+    }
+}
+
+/// Records a posted digest; a store that cannot is reported, and memory keeps it posted.
+async fn record_post(app: &App, date: NaiveDate, channel: &str, ts: &str) {
+    let (channel, ts) = (channel.to_owned(), ts.to_owned());
+    let at = app.clock.now();
+    let marked: Result<bool> = app
+        .with_store(move |store| store.mark_digest_posted(date, &channel, &ts, at))
+        .await;
+    match marked {
+        Ok(_) => app.set_digest_problem(None),
+        Err(e) => {
+            let problem = format!(
+                "the digest of {date} was posted but the store could not record it ({e:#}); \
+                 this process will not post it again"
+            );
+            tracing::error!("{problem}");
+            app.set_digest_problem(Some(problem));
+        }
+    }
+}
+
+/// Midnight of local `date` (or the first instant of it, where midnight falls in a DST gap).
+fn start_of_day(date: NaiveDate, tz: &chrono_tz::Tz) -> DateTime<Utc> {
+    schedule::local_instant(date, chrono::NaiveTime::MIN, *tz)
+}

@@ -1,0 +1,85 @@
+//! What the serve loops are given rather than reach for: the clock, the scanner and Slack's Web
+//! API. `run` plugs in the real ones; the in-process tests plug in a clock that needs no
+//! sleeping, a scanner that returns a prepared report and a Slack that records what it is sent.
+
+use anyhow::Result;
+use certwatch_core::Report;
+use certwatch_scanner::{NoProgress, PreviousChecks, ScanConfig};
+use certwatch_slack::Digest;
+use certwatch_store::Inventory;
+use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::BoxFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The time, and waiting for it.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> DateTime<Utc>;
+    /// Resolves once `duration` has passed on this clock.
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()>;
+}
+
+/// The wall clock and tokio's timer.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// One scan of the organization.
+pub trait Scanner: Send + Sync + 'static {
+    /// Scans at `now`; `previous` is the inventory held before it (its network checks that
+    /// still stand are reused).
+    fn scan(&self, now: DateTime<Utc>, previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>>;
+}
+
+/// The real scanner, against AWS (or whatever `AWS_ENDPOINT_URL` points at).
+pub struct AwsScanner {
+    pub aws: aws_config::SdkConfig,
+    pub config: ScanConfig,
+}
+
+impl Scanner for AwsScanner {
+    fn scan(&self, now: DateTime<Utc>, previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>> {
+        Box::pin(async move {
+            let previous = Arc::new(PreviousChecks::new(
+                self.config.recheck_after,
+                previous.report.certificates.iter().map(|c| &c.facts),
+            ));
+            Ok(
+                certwatch_scanner::scan_after(&self.aws, &self.config, now, &NoProgress, previous)
+                    .await?,
+            )
+        })
+    }
+}
+
+/// The calls to Slack's Web API that the loops make.
+pub trait SlackApi: Send + Sync + 'static {
+    /// Posts the digest of local `date` (the parent carries `date` in its message metadata,
+    /// the rest go in its thread) and returns the parent's ts.
+    fn post_digest<'a>(
+        &'a self,
+        channel: &'a str,
+        digest: &'a Digest,
+        date: NaiveDate,
+    ) -> BoxFuture<'a, Result<String>>;
+
+    /// The ts of the digest of `date` if `channel` has one posted at or after `since`.
+    fn find_digest<'a>(
+        &'a self,
+        channel: &'a str,
+        date: NaiveDate,
+        since: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<Option<String>>>;
+
+    /// A delayed reply through a slash command's response_url. Failures are logged, not
+    /// returned: nobody is waiting for them.
+    fn respond<'a>(&'a self, response_url: &'a str, text: &'a str) -> BoxFuture<'a, ()>;
+}

@@ -1,0 +1,78 @@
+//! The scan loop: a scan at start, then every `serve.scan_interval_minutes` or when an admin
+//! asks; each finished scan is merged into the store and becomes the inventory commands read.
+
+use super::App;
+use certwatch_slack::bot::{self, ScanOutcome};
+use std::sync::Arc;
+
+/// Scans now, then every interval or sooner when asked, until the app stops.
+pub async fn scan_loop(app: Arc<App>) {
+    loop {
+        if app.is_stopping() {
+            return;
+        }
+        scan_once(&app).await;
+        tokio::select! {
+            _ = app.clock.sleep(app.config.scan_interval) => {}
+            _ = app.scan_now.notified() => {}
+            _ = app.stopped() => return,
+        }
+    }
+}
+
+/// One scan and its merge. A stop during the scan abandons the scan (nothing was written); a
+/// stop during the merge waits for it: the merge is one transaction, committed or not at all.
+pub async fn scan_once(app: &App) {
+    app.set_scan_running(true);
+    tracing::info!("scan started");
+    let previous = app.inventory();
+    let now = app.clock.now();
+    let result = tokio::select! {
+        result = app.scanner.scan(now, previous) => result,
+        _ = app.stopped() => {
+            tracing::info!("scan abandoned: stopping");
+            app.set_scan_running(false);
+            return;
+        }
+    };
+    let message = match result {
+        Ok(report) => {
+            let stats = report.stats.clone();
+            let failures = report.failures.len();
+            match app
+                .with_store(move |store| store.record_scan_owned(report))
+                .await
+            {
+                Ok(inventory) => {
+                    app.set_inventory(inventory);
+                    tracing::info!(
+                        accounts = stats.accounts,
+                        targets = stats.targets,
+                        certificates = stats.certificates,
+                        failures,
+                        duration_ms = stats.duration_ms,
+                        "scan finished"
+                    );
+                    bot::scan_outcome(ScanOutcome::Finished(&stats))
+                }
+                Err(e) => {
+                    let id = app.error_id();
+                    tracing::error!(error_id = %id, "storing the scan failed: {e:#}");
+                    bot::scan_outcome(ScanOutcome::Failed { error_id: &id })
+                }
+            }
+        }
+        Err(e) => {
+            let id = app.error_id();
+            tracing::error!(error_id = %id, "scan failed: {e:#}");
+            bot::scan_outcome(ScanOutcome::Failed { error_id: &id })
+        }
+    };
+    app.set_scan_running(false);
+    let waiters = app.take_scan_waiters();
+    if let Some(slack) = &app.slack {
+        for url in waiters {
+            slack.respond(&url, &message).await;
+        }
+    }
+}
