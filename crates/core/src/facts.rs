@@ -65,7 +65,8 @@ aws_enum!(
 );
 
 aws_enum!(
-    /// `CertificateDetail.Status`. Expiry is never read from here: see `not_after`.
+    /// `CertificateDetail.Status`. Expiry is read from here only when there is no `not_after`:
+    /// see [`CertificateFacts::is_expired`].
     CertStatus {
         PendingValidation = "PENDING_VALIDATION",
         Issued = "ISSUED",
@@ -309,9 +310,15 @@ impl CertificateFacts {
             .map(|not_after| (not_after - now).num_seconds().div_euclid(86_400))
     }
 
+    /// Whether the certificate has expired: its `NotAfter` is not after `now`. Status can say
+    /// ISSUED for a while after NotAfter, and EXPIRED before `now` reaches it (AWS's clock is not
+    /// the caller's), so Status is read only for a certificate without a NotAfter, which is
+    /// expired only if ACM says EXPIRED.
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
-        self.not_after.is_some_and(|not_after| not_after <= now)
-            || self.status == CertStatus::Expired
+        match self.not_after {
+            Some(not_after) => not_after <= now,
+            None => self.status == CertStatus::Expired,
+        }
     }
 
     /// The validation method of the certificate (the first domain's; ACM uses one per certificate).
@@ -340,5 +347,40 @@ impl CertificateFacts {
             .iter()
             .chain(&self.subject_alternative_names)
             .any(|d| d.starts_with("*."))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone};
+
+    #[test]
+    fn expiry_is_read_from_not_after_and_from_status_only_without_it() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
+        let cert = |status: CertStatus, not_after: Option<DateTime<Utc>>| {
+            let mut c = CertificateFacts::new("111122223333", "eu-west-1", "arn:x/1");
+            c.status = status;
+            c.not_after = not_after;
+            c
+        };
+        let past = Some(now - Duration::seconds(1));
+        let future = Some(now + Duration::hours(1));
+        for (status, not_after, expired) in [
+            // Status still ISSUED after NotAfter: expired.
+            (CertStatus::Issued, past, true),
+            (CertStatus::Issued, Some(now), true),
+            (CertStatus::Issued, future, false),
+            // Status EXPIRED while NotAfter is still ahead: NotAfter decides.
+            (CertStatus::Expired, future, false),
+            (CertStatus::Expired, past, true),
+            // No NotAfter: only Status can say, and only EXPIRED means expired.
+            (CertStatus::Expired, None, true),
+            (CertStatus::Issued, None, false),
+            (CertStatus::PendingValidation, None, false),
+        ] {
+            let c = cert(status.clone(), not_after);
+            assert_eq!(c.is_expired(now), expired, "{status} {not_after:?}");
+        }
     }
 }

@@ -229,6 +229,44 @@ fn time(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
     t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
 }
 
+/// Attempts the SDK makes of one call (standard retry mode) before the error reaches the scan. 3:
+/// governor paces the calls, so retries only absorb the odd throttle or 5xx; an ACM call still
+/// throttled after them is sent again by `throttle::patient`, with no permit held while it waits.
+pub(crate) const SDK_MAX_ATTEMPTS: u32 = 3;
+
+/// The SDK's backoff before its first retry (before jitter, which only shortens it); it doubles
+/// for the next. 200 ms: enough for a 5xx blip to pass, and short because the call holds its
+/// in-flight permit while the SDK sleeps (a throttling storm is `throttle::THROTTLE_PAUSES`' job).
+pub(crate) const SDK_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The longest the SDK sleeps between two attempts of one call, even when AWS asks for longer
+/// (`x-amz-retry-after`): 400 ms, the second doubled backoff, so with [`SDK_MAX_ATTEMPTS`] the
+/// SDK's own pauses inside a call, where its permit is held, are at most 200 + 400 ms. Longer
+/// waits are `throttle::THROTTLE_PAUSES`, taken without a permit. (The SDK's default cap is 20 s.)
+pub(crate) const SDK_MAX_BACKOFF: Duration = Duration::from_millis(400);
+
+/// Time to open a connection to an AWS endpoint. 3 s: connecting to a regional endpoint takes well
+/// under a second; an endpoint that does not answer by then is not going to.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The whole of one call may take [`SDK_MAX_ATTEMPTS`] × `ScanConfig::call_timeout` and this:
+/// room for the SDK's backoff between attempts (≤ 600 ms) and credential resolution.
+const OPERATION_TIMEOUT_SLACK: Duration = Duration::from_secs(2);
+
+/// DurationSeconds of a member role's session. 3600: the most AWS grants a role-chained session
+/// (certwatch usually runs under a role itself) and the default maximum of any role; the identity
+/// cache assumes the role again before it ends.
+const ROLE_SESSION_SECONDS: i32 = 3600;
+
+/// organizations:ListAccounts' largest page.
+const LIST_ACCOUNTS_PAGE: i32 = 20;
+
+/// account:ListRegions' largest page.
+const LIST_REGIONS_PAGE: i32 = 50;
+
+/// acm:ListCertificates' largest page.
+const LIST_CERTIFICATES_PAGE: i32 = 1000;
+
 /// Builds clients and makes calls. Cheap to share: everything inside is reference counted.
 pub(crate) struct Aws {
     /// The base config with certwatch's retry and timeout policy applied.
@@ -252,14 +290,15 @@ impl Aws {
             .to_builder()
             .retry_config(
                 RetryConfig::standard()
-                    .with_max_attempts(3)
-                    .with_initial_backoff(Duration::from_millis(200)),
+                    .with_max_attempts(SDK_MAX_ATTEMPTS)
+                    .with_initial_backoff(SDK_INITIAL_BACKOFF)
+                    .with_max_backoff(SDK_MAX_BACKOFF),
             )
             .timeout_config(
                 TimeoutConfig::builder()
-                    .connect_timeout(Duration::from_secs(3))
+                    .connect_timeout(CONNECT_TIMEOUT)
                     .operation_attempt_timeout(call_timeout)
-                    .operation_timeout(call_timeout * 3 + Duration::from_secs(2))
+                    .operation_timeout(call_timeout * SDK_MAX_ATTEMPTS + OPERATION_TIMEOUT_SLACK)
                     .build(),
             )
             .build();
@@ -284,14 +323,11 @@ impl Aws {
         }
     }
 
-    /// (account id, partition) of the credentials certwatch runs with.
+    /// (account id, partition) of the credentials certwatch runs with: sts:GetCallerIdentity,
+    /// paced by the STS limiter.
     pub(crate) async fn caller(&self) -> Result<(String, String), AwsError> {
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(AwsError::from_sdk)?;
+        let call = self.sts.get_caller_identity().send();
+        let out = self.limits.sts(call).await.map_err(AwsError::from_sdk)?;
         let account = out.account().unwrap_or_default().to_owned();
         let partition = out
             .arn()
@@ -301,7 +337,7 @@ impl Aws {
         Ok((account, partition))
     }
 
-    /// One page of organizations:ListAccounts (page size 20, the API's maximum).
+    /// One page of organizations:ListAccounts ([`LIST_ACCOUNTS_PAGE`], the API's maximum).
     pub(crate) async fn list_accounts_page(
         &self,
         token: Option<String>,
@@ -309,7 +345,7 @@ impl Aws {
         let out = self
             .organizations
             .list_accounts()
-            .max_results(20)
+            .max_results(LIST_ACCOUNTS_PAGE)
             .set_next_token(token)
             .send()
             .await
@@ -356,7 +392,7 @@ impl Aws {
             external_id: external_id.map(str::to_owned),
             first: Mutex::new(None),
         };
-        let first = role.assume().await?;
+        let first = role.assume(false).await?;
         if let Ok(mut slot) = role.first.lock() {
             *slot = Some(first);
         }
@@ -385,7 +421,7 @@ impl Aws {
             .list_regions()
             .region_opt_status_contains(RegionOptStatus::Enabled)
             .region_opt_status_contains(RegionOptStatus::EnabledByDefault)
-            .max_results(50)
+            .max_results(LIST_REGIONS_PAGE)
             .set_next_token(token)
             .send()
             .await
@@ -430,20 +466,24 @@ struct MemberRole {
 }
 
 impl MemberRole {
-    async fn assume(&self) -> Result<Credentials, AwsError> {
+    /// Assumes the role. `within_call`: asked by the identity cache from inside a call that holds
+    /// an in-flight permit already, so this one is paced but takes no permit of its own
+    /// (`Limits::sts_within_call`).
+    async fn assume(&self, within_call: bool) -> Result<Credentials, AwsError> {
         let call = self
             .sts
             .assume_role()
             .role_arn(&self.role_arn)
             .role_session_name(&self.session_name)
             .set_external_id(self.external_id.clone())
-            .duration_seconds(3600)
+            .duration_seconds(ROLE_SESSION_SECONDS)
             .send();
-        let out = self
-            .limits
-            .assume_role(call)
-            .await
-            .map_err(AwsError::from_sdk)?;
+        let out = if within_call {
+            self.limits.sts_within_call(call).await
+        } else {
+            self.limits.sts(call).await
+        };
+        let out = out.map_err(AwsError::from_sdk)?;
         let creds = out
             .credentials()
             .ok_or_else(|| AwsError::local("AssumeRole returned no credentials"))?;
@@ -467,8 +507,9 @@ impl ProvideCredentials for MemberRole {
             let first = self.first.lock().ok().and_then(|mut slot| slot.take());
             match first {
                 Some(creds) => Ok(creds),
+                // The identity cache asks from inside a call, which holds a permit.
                 None => self
-                    .assume()
+                    .assume(true)
                     .await
                     .map_err(CredentialsError::provider_error),
             }
@@ -507,7 +548,7 @@ impl Acm {
             .client
             .list_certificates()
             .includes(every_key_type())
-            .max_items(1000)
+            .max_items(LIST_CERTIFICATES_PAGE)
             .set_next_token(token);
         for status in CertificateStatus::values() {
             request = request.certificate_statuses(CertificateStatus::from(*status));
@@ -1016,6 +1057,87 @@ mod tests {
         assert!(next.is_none());
         assert!(page[0].search.is_none());
         assert_eq!(page[0].cert_type, CertType::parse("UNKNOWN"));
+    }
+
+    /// An HTTP client that answers every request with sts:GetCallerIdentity's answer.
+    #[derive(Debug, Clone)]
+    struct CallerIdentity;
+
+    impl aws_smithy_runtime_api::client::http::HttpConnector for CallerIdentity {
+        fn call(
+            &self,
+            _request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+        ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+            let body = "<GetCallerIdentityResponse \
+                xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+                <Arn>arn:aws:iam::111122223333:user/ci</Arn><UserId>AIDAEXAMPLE</UserId>\
+                <Account>111122223333</Account></GetCallerIdentityResult>\
+                <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>\
+                </GetCallerIdentityResponse>";
+            let status = 200.try_into().expect("valid status");
+            let response = HttpResponse::new(status, aws_smithy_types::body::SdkBody::from(body));
+            aws_smithy_runtime_api::client::http::HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    impl aws_smithy_runtime_api::client::http::HttpClient for CallerIdentity {
+        fn http_connector(
+            &self,
+            _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+            _components: &RuntimeComponents,
+        ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+            aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+        }
+    }
+
+    fn aws_with(limits: Arc<Limits>) -> Aws {
+        let base = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::from_static("us-east-1"))
+            .credentials_provider(provider::SharedCredentialsProvider::new(Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            )))
+            .http_client(SharedHttpClient::new(CallerIdentity))
+            .build();
+        Aws::new(&base, Duration::from_secs(5), limits, Arc::default())
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn get_caller_identity_goes_through_the_sts_limiter() {
+        let rates = crate::Rates {
+            assume_role: 10.0,
+            ..crate::Rates::default()
+        };
+        let limits = Arc::new(Limits::new(&rates, 4));
+        let aws = aws_with(limits.clone());
+        let start = std::time::Instant::now();
+        for _ in 0..2 {
+            let caller = aws.caller().await.expect("answered");
+            assert_eq!(caller, ("111122223333".to_owned(), "aws".to_owned()));
+        }
+        // At 10/s the second call waits ~100 ms for the STS limiter.
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(95), "{elapsed:?}");
+        assert!(
+            limits.timing.call_ns.load(Ordering::Relaxed) > 0,
+            "timed as a call"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn sdk_pauses_inside_a_call_are_bounded() {
+        let aws = aws_with(Arc::new(Limits::new(&crate::Rates::default(), 4)));
+        let retry = aws.base.retry_config().expect("set in Aws::new");
+        assert_eq!(retry.mode(), aws_config::retry::RetryMode::Standard);
+        assert_eq!(retry.max_attempts(), SDK_MAX_ATTEMPTS);
+        assert_eq!(retry.initial_backoff(), SDK_INITIAL_BACKOFF);
+        assert_eq!(retry.max_backoff(), SDK_MAX_BACKOFF);
+        // The cap never cuts a doubled backoff short: it only bounds what AWS may ask for.
+        assert!(SDK_INITIAL_BACKOFF * 2u32.pow(SDK_MAX_ATTEMPTS - 2) <= SDK_MAX_BACKOFF);
     }
 
     #[test]

@@ -16,7 +16,10 @@ use tokio::task::JoinSet;
 
 /// Targets whose certificates are being checked at once. The prober bounds the lookups and
 /// handshakes in flight; this bounds the records waiting for them. When it is reached the scan's
-/// events wait, which holds the scan back only if the checks cannot keep up at all.
+/// events wait, which holds the scan back only if the checks cannot keep up at all. 256: as many
+/// targets as the AWS side of a scan holds in flight at the default `max_concurrency` (64 ×
+/// `TARGETS_PER_PERMIT`), so at the defaults the checks may fall a whole such round behind
+/// before the scan waits for them.
 const TARGETS_CHECKING: usize = 256;
 
 /// The network checks of an earlier scan that a rescan may reuse, by certificate ARN

@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-use throttle::Limits;
+use throttle::{patient, Limits};
 
 /// Everything the scanner needs to know, already validated.
 #[derive(Debug, Clone)]
@@ -43,7 +43,9 @@ pub struct ScanConfig {
     pub regions: RegionSelection,
     /// The one global bound on AWS calls in flight.
     pub max_concurrency: usize,
-    /// Timeout of one attempt of one AWS call.
+    /// Timeout of one attempt of one AWS call (the SDK makes up to `aws::SDK_MAX_ATTEMPTS`).
+    /// Default 10 s (the file's `scan.call_timeout_seconds`): AWS answers these calls in well
+    /// under a second, so it only cuts off a connection that hangs, and the call's permit with it.
     pub call_timeout: Duration,
     pub rates: Rates,
     pub policy: Policy,
@@ -103,52 +105,29 @@ pub enum ScanError {
     Checks(certwatch_probe::ProbeError),
 }
 
-/// Certificates described at once within one account-region; the rate limiter paces them.
+/// Certificates described at once within one account-region; the rate limiter paces them. 10,
+/// the describe quota's calls per second: enough in flight to keep a target at its rate while
+/// answers take up to a second, and a bound on what a held-back target can send at once.
 const DESCRIBES_IN_FLIGHT: usize = 10;
 
-/// Pauses before re-sending an ACM call that is still throttled after the SDK's own 3 attempts.
-/// A throttling storm (AWS's bucket for one account-region nearly empty for seconds) outlasts
-/// the SDK's 200/400 ms backoff; without these rounds the target would be reported failed and
-/// its certificates lost. Each round goes through the limiter again, so it is paced like any
-/// other call, and the rounds are bounded (≤ 4 × 3 extra attempts, ≈ 15 s of waiting).
-const THROTTLE_PAUSES: [Duration; 4] = [
-    Duration::from_secs(1),
-    Duration::from_secs(2),
-    Duration::from_secs(4),
-    Duration::from_secs(8),
-];
-
-/// Runs `call` (one paced, SDK-retried AWS call) again after each pause while it is throttled.
-async fn patient<T, F, Fut>(mut call: F) -> Result<T, AwsError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, AwsError>>,
-{
-    let mut pauses = THROTTLE_PAUSES.iter();
-    loop {
-        match call().await {
-            Err(error) if error.is_throttling() => match pauses.next() {
-                Some(pause) => tokio::time::sleep(*pause).await,
-                None => return Err(error),
-            },
-            other => return other,
-        }
-    }
-}
-
-/// Account-regions scanned at once, in the whole scan. A target in flight holds an ACM client
-/// (with its own retry partition) and its listed certificates, so this, not the number of
-/// accounts, is what bounds the scanner's working memory; `max_concurrency` bounds the calls on
-/// the wire. A target has one list or up to 10 describes in flight and spends most of its time
-/// waiting for its own limiter (10 describes/s), so keeping the permits busy needs several times
-/// more targets than permits.
+/// Account-regions in flight per in-flight permit (`max_concurrency`): the whole scan has at most
+/// `TARGETS_PER_PERMIT × max_concurrency` targets at once ([`targets_in_flight`]). A target in
+/// flight holds an ACM client (with its own retry partition) and its listed certificates, so
+/// this, not the number of accounts, is what bounds the scanner's working memory;
+/// `max_concurrency` bounds the calls on the wire. A target has one list or up to
+/// [`DESCRIBES_IN_FLIGHT`] describes in flight and spends most of its time waiting for its own
+/// limiter (8 describes/s by default), so keeping the permits busy needs several times more
+/// targets than permits.
 ///
 /// (Measured with certwatch-bench at 10,000 accounts × 17 regions: bounding accounts instead
 /// (each holding all 17 of its targets until its slowest one finished) left the machine idle
 /// while accounts waited for their last target; bounding them at `max_concurrency` without this
 /// held up to 64 × 17 ACM clients at once.)
+const TARGETS_PER_PERMIT: usize = 4;
+
+/// Account-regions scanned at once, in the whole scan (see [`TARGETS_PER_PERMIT`]).
 fn targets_in_flight(max_concurrency: usize) -> usize {
-    max_concurrency.saturating_mul(4).max(1)
+    max_concurrency.saturating_mul(TARGETS_PER_PERMIT).max(1)
 }
 
 /// Scans the organization the `base` credentials belong to, and returns every certificate.

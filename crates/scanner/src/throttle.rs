@@ -1,10 +1,14 @@
-//! Rate limits and concurrency: the only place that decides when an AWS call may go out.
+//! Rate limits and concurrency: the only place that decides when an AWS call may go out, and the
+//! only place that pauses between calls.
 //!
 //! AWS enforces its quotas per API, per account and per region (ACM) or per calling account (STS,
-//! Organizations), so there is one limiter per API, keyed the way AWS keys its bucket. Rate is not
-//! concurrency: slow answers pile up in-flight calls, so every call waits for its limiter, then
-//! takes a permit of one global semaphore for its time on the wire (see `Limits::run`).
+//! Organizations, Account), so there is one limiter per API, keyed the way AWS keys its bucket.
+//! Rate is not concurrency: slow answers pile up in-flight calls, so every call waits for its
+//! limiter, then takes a permit of one global semaphore for its time on the wire (see
+//! `Limits::run`). A call AWS still throttles after the SDK's own attempts is sent again after
+//! the pauses of [`THROTTLE_PAUSES`] ([`patient`]), each time through its limiter again.
 
+use crate::aws::AwsError;
 use governor::clock::DefaultClock;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed};
@@ -26,7 +30,8 @@ pub struct Rates {
     /// acm:SearchCertificates, per account and region. AWS does not publish this quota; it is
     /// paced like ListCertificates until it does.
     pub search_certificates: f64,
-    /// sts:AssumeRole from the calling account (quota 600).
+    /// sts:AssumeRole from the calling account (quota 600). The scan's one sts:GetCallerIdentity
+    /// is paced by the same limiter (see `Limits::sts`).
     pub assume_role: f64,
     /// organizations:ListAccounts (quota undocumented and low).
     pub organizations: f64,
@@ -120,7 +125,8 @@ pub(crate) struct Limits {
     describe_certificate: Keyed,
     search_certificates: Keyed,
     list_regions: Keyed,
-    assume_role: Direct,
+    /// sts:AssumeRole and sts:GetCallerIdentity, both the calling account's.
+    sts: Direct,
     organizations: Direct,
 }
 
@@ -133,9 +139,19 @@ fn quota(per_second: f64) -> Quota {
         .allow_burst(NonZeroU32::MIN)
 }
 
-/// A call that waited this long for an in-flight permit after its limiter let it go is paced
-/// again, so calls held back together are not sent together.
-const REPACE_AFTER: Duration = Duration::from_millis(250);
+/// A call that waited longer than this for an in-flight permit after its limiter let it go gives
+/// the permit back and is paced again (once), so calls held back together are not sent together.
+/// 250 ms: AWS's bucket holds about a second of an API's rate, so a group held back a quarter of
+/// that is paced again well before it could empty the bucket at once, while a queue that is
+/// merely busy (calls ahead finishing within a round trip or two) seldom makes a call wait that
+/// long. APIs at ≤ 1 call/s wait less ([`repace_after`]).
+pub(crate) const REPACE_AFTER: Duration = Duration::from_millis(250);
+
+/// For an API at ≤ 1 call/s, the fraction (1/this) of its period a call may wait for a permit
+/// before it is paced again. 25: a 25th of the period (4%) stays inside a 5% margin between rate
+/// and quota (rates set at 95% of the quotas, as measured in [`repace_after`]; the defaults, at
+/// 80%, leave more).
+const PAGED_REPACE_DIVISOR: f64 = 25.0;
 
 /// How long a call may wait for a permit before it is paced again: [`REPACE_AFTER`], less for an
 /// API at `per_second` ≤ 1 (ListCertificates, SearchCertificates, whose pages follow one another):
@@ -143,18 +159,66 @@ const REPACE_AFTER: Duration = Duration::from_millis(250);
 /// throttled. A page held back for a permit by more than the margin between
 /// our rate and the quota would arrive too close to the next one (the next page's limiter counts
 /// from when the held page was *released*): measured at 10,000 accounts with rates at 95%, 4
-/// throttles, all on the second or third page of a large target. A 25th of the period stays
-/// inside the 5% margin.
-fn repace_after(per_second: f64) -> Duration {
+/// throttles, all on the second or third page of a large target. A [`PAGED_REPACE_DIVISOR`]th of
+/// the period stays inside the 5% margin.
+pub(crate) fn repace_after(per_second: f64) -> Duration {
     if per_second > 1.0 {
         return REPACE_AFTER;
     }
-    Duration::from_secs_f64(1.0 / per_second / 25.0).min(REPACE_AFTER)
+    Duration::from_secs_f64(1.0 / per_second / PAGED_REPACE_DIVISOR).min(REPACE_AFTER)
 }
 
-/// Small random spread so calls released together don't hit AWS in lockstep.
+/// The most a limiter adds at random to a call's release time, so calls released together don't
+/// hit AWS in lockstep. Jitter only ever delays a call, so it never raises a rate; 5 ms is small
+/// against the period of the per-target APIs (125 ms for describes at the default 8/s).
+const JITTER: Duration = Duration::from_millis(5);
+
 fn jitter() -> Jitter {
-    Jitter::up_to(Duration::from_millis(5))
+    Jitter::up_to(JITTER)
+}
+
+/// Pauses before sending again a call that AWS still throttles after the SDK's own attempts
+/// (`aws::SDK_MAX_ATTEMPTS`). A throttling storm (AWS's bucket for one account-region nearly
+/// empty for seconds) outlasts the SDK's backoff (at most `aws::SDK_MAX_BACKOFF`); without these
+/// rounds the target would be reported failed and its certificates lost. Doubling from 1 s gives
+/// the bucket time to refill (ListCertificates' holds one second of its quota), and four rounds
+/// bound the wait (≈ 15 s, with ≤ 4 × `SDK_MAX_ATTEMPTS` extra attempts) so a target that stays
+/// throttled is reported failed rather than holding up the scan. The pauses are slept with no
+/// permit held, and each round goes through the call's limiter again.
+pub(crate) const THROTTLE_PAUSES: [Duration; 4] = [
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+];
+
+/// Runs `call` (one paced, SDK-retried AWS call: a `Limits` method around the SDK call) and runs
+/// it again after each of [`THROTTLE_PAUSES`] while AWS still answers that it is throttled. The
+/// pauses are taken between calls, so no permit is held while sleeping; each new call waits for
+/// its limiter (and a permit) like any other.
+pub(crate) async fn patient<T, F, Fut>(call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    patient_with(&THROTTLE_PAUSES, call).await
+}
+
+async fn patient_with<T, F, Fut>(pauses: &[Duration], mut call: F) -> Result<T, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, AwsError>>,
+{
+    let mut pauses = pauses.iter();
+    loop {
+        match call().await {
+            Err(error) if error.is_throttling() => match pauses.next() {
+                Some(pause) => tokio::time::sleep(*pause).await,
+                None => return Err(error),
+            },
+            other => return other,
+        }
+    }
 }
 
 impl std::fmt::Debug for Limits {
@@ -172,7 +236,7 @@ impl Limits {
             describe_certificate: keyed(rates.describe_certificate),
             search_certificates: keyed(rates.search_certificates),
             list_regions: keyed(rates.list_regions),
-            assume_role: direct(rates.assume_role),
+            sts: direct(rates.assume_role),
             organizations: direct(rates.organizations),
         }
     }
@@ -266,8 +330,22 @@ impl Limits {
         self.keyed(&self.list_regions, key, call).await
     }
 
-    pub(crate) async fn assume_role<T>(&self, call: impl Future<Output = T>) -> T {
-        self.direct(&self.assume_role, call).await
+    /// An STS call (sts:AssumeRole up front, sts:GetCallerIdentity): one limiter for both, the
+    /// calling account's. GetCallerIdentity is made once per scan; pacing it with AssumeRole
+    /// never exceeds STS's quota, whether AWS counts the two together or apart.
+    pub(crate) async fn sts<T>(&self, call: impl Future<Output = T>) -> T {
+        self.direct(&self.sts, call).await
+    }
+
+    /// An STS call made *inside* a call that already holds a permit: a member role re-assumed by
+    /// its identity cache when an ACM or Account call finds the credentials about to expire. It
+    /// waits for the STS limiter but takes no permit of its own: waiting for a second permit
+    /// while holding one could leave every permit held by calls waiting for re-assumptions that
+    /// no permit is left for, until their timeouts. Its time is already counted in the
+    /// enclosing call's (`Timing::call_ns`).
+    pub(crate) async fn sts_within_call<T>(&self, call: impl Future<Output = T>) -> T {
+        self.sts.limiter.until_ready_with_jitter(jitter()).await;
+        call.await
     }
 
     pub(crate) async fn organizations<T>(&self, call: impl Future<Output = T>) -> T {
@@ -333,6 +411,102 @@ mod tests {
         assert!(t > Duration::from_millis(30), "{t:?}");
         assert_eq!(repace_after(8.0), REPACE_AFTER);
         assert_eq!(repace_after(0.01), REPACE_AFTER);
+    }
+
+    fn throttled() -> AwsError {
+        AwsError {
+            code: Some("ThrottlingException".into()),
+            status: Some(400),
+            message: "Rate exceeded".into(),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn throttled_calls_are_sent_again_after_each_pause() {
+        let pauses = [Duration::from_millis(10), Duration::from_millis(20)];
+        // Throttled twice, then answered: three calls, both pauses slept.
+        let mut calls = 0;
+        let start = Instant::now();
+        let out = patient_with(&pauses, || {
+            calls += 1;
+            let answer = if calls <= 2 {
+                Err(throttled())
+            } else {
+                Ok(calls)
+            };
+            async move { answer }
+        })
+        .await;
+        assert_eq!(out, Ok(3));
+        assert!(
+            start.elapsed() >= Duration::from_millis(30),
+            "{:?}",
+            start.elapsed()
+        );
+
+        // Throttled every time: one call per pause and one more, then the throttle is the error.
+        let mut calls = 0;
+        let out: Result<(), _> = patient_with(&pauses, || {
+            calls += 1;
+            async { Err(throttled()) }
+        })
+        .await;
+        assert_eq!((out, calls), (Err(throttled()), 3));
+
+        // Any other error is not sent again.
+        let mut calls = 0;
+        let out: Result<(), _> = patient_with(&pauses, || {
+            calls += 1;
+            async { Err(AwsError::local("AccessDenied")) }
+        })
+        .await;
+        assert_eq!(calls, 1);
+        assert!(out.is_err());
+    }
+
+    #[test]
+    fn throttle_pauses_double_and_stay_bounded() {
+        assert!(THROTTLE_PAUSES.windows(2).all(|w| w[1] == w[0] * 2));
+        let total: Duration = THROTTLE_PAUSES.iter().sum();
+        assert!(total <= Duration::from_secs(15), "{total:?}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn every_re_send_goes_through_the_limiter() {
+        // At 20/s, the 3 calls of a call throttled twice are spaced 50 ms apart by the limiter
+        // on top of the pauses (here none).
+        let rates = Rates {
+            describe_certificate: 20.0,
+            ..Rates::default()
+        };
+        let limits = Limits::new(&rates, 16);
+        let mut calls = 0;
+        let start = Instant::now();
+        let out = patient_with(&[Duration::ZERO, Duration::ZERO], || {
+            calls += 1;
+            let answer = if calls <= 2 { Err(throttled()) } else { Ok(()) };
+            limits.describe_certificate((1, 0), async move { answer })
+        })
+        .await;
+        assert_eq!(out, Ok(()));
+        assert!(
+            start.elapsed() >= Duration::from_millis(95),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_re_assumption_inside_a_call_takes_no_second_permit() {
+        let limits = Limits::new(&Rates::default(), 1);
+        // The one permit, held by the call whose credentials are being refreshed.
+        let _held = limits.inflight.acquire().await.expect("open semaphore");
+        let refreshed = tokio::time::timeout(
+            Duration::from_secs(5),
+            limits.sts_within_call(async { "credentials" }),
+        )
+        .await;
+        assert_eq!(refreshed, Ok("credentials"));
     }
 
     #[test]

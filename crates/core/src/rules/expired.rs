@@ -1,6 +1,7 @@
-//! EXPIRED: NotAfter has passed (or ACM says EXPIRED). ACM never renews an expired certificate:
-//! whatever uses it is serving an invalid certificate now. Expiry is read from NotAfter, because
-//! Status can still say ISSUED for a while after expiry.
+//! EXPIRED: NotAfter has passed (or, for a certificate without NotAfter, ACM says EXPIRED). ACM
+//! never renews an expired certificate: whatever uses it is serving an invalid certificate now.
+//! Expiry is read from NotAfter, because Status can still say ISSUED for a while after expiry
+//! (`CertificateFacts::is_expired`).
 
 use super::Ctx;
 use crate::facts::CertType;
@@ -55,11 +56,17 @@ mod tests {
             f[0].summary
         );
         assert!(f[0].remedy.contains("request a new one"));
-        // Status EXPIRED wins even without NotAfter.
+        // Without NotAfter, Status EXPIRED is all there is to go by.
         let mut c = healthy();
         c.status = CertStatus::Expired;
         c.not_after = None;
         check(&c, &[(Code::Expired, Urgency::Expired)]);
+        // With a NotAfter still ahead, Status EXPIRED does not make it expired.
+        let mut c = healthy();
+        c.status = CertStatus::Expired;
+        assert!(!c.is_expired(now()));
+        let f = crate::classify(&c, now(), &crate::Policy::default());
+        assert!(f.iter().all(|f| f.code != Code::Expired), "{f:?}");
     }
 
     #[test]
