@@ -11,7 +11,10 @@ use chrono::{DateTime, Utc};
 
 const ELLIPSIS: &str = "…";
 
-/// Escapes the three characters Slack treats as markup in mrkdwn text.
+/// Escapes the three characters Slack treats as markup in mrkdwn text, and shows other ASCII
+/// control characters than line breaks and tabs as U+FFFD: Slack shows them as nothing, and
+/// JSON writes most as six bytes (`\u0000`), so a text of them within a block's byte budget
+/// would still break the message's ([`crate::check_limits`]).
 pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -19,6 +22,8 @@ pub(crate) fn escape(text: &str) -> String {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
+            '\n' | '\r' | '\t' => out.push(c),
+            c if c.is_ascii_control() => out.push(char::REPLACEMENT_CHARACTER),
             c => out.push(c),
         }
     }
@@ -63,19 +68,6 @@ pub(crate) fn plural(count: usize, one: &str, many: &str) -> String {
         format!("{count} {one}")
     } else {
         format!("{count} {many}")
-    }
-}
-
-/// How long a certificate has left: "30 days left", "expired 12 days ago".
-pub(crate) fn days_left(entry: &Entry<'_>) -> String {
-    match (entry.days_ago, entry.days) {
-        (Some(0), _) => "expired less than a day ago".to_owned(),
-        (Some(ago), _) => format!("expired {} ago", plural(ago as usize, "day", "days")),
-        // Status EXPIRED without a NotAfter, or a stored count already negative.
-        (None, Some(d)) if d < 0 => "expired".to_owned(),
-        (None, None) => "no expiry date".to_owned(),
-        (None, Some(0)) => "less than a day left".to_owned(),
-        (None, Some(d)) => format!("{} left", plural(d as usize, "day", "days")),
     }
 }
 
@@ -206,7 +198,7 @@ pub(crate) fn remedy_text<'a>(finding: &'a Finding, console_url: &str) -> &'a st
 /// One certificate, in at most `max` bytes of mrkdwn:
 ///
 /// ```text
-/// *URGENT* · `promo.example.net` · marketing-web (567890123456) · us-east-1 · 4 days left · <url|console>
+/// *URGENT* · `promo.example.net` · marketing-web (567890123456) · us-east-1 · expires in 4 days · <url|console>
 /// <summary of `finding`>
 /// *What to do:* <its remedy>
 /// Also: `EMAIL_VALIDATION` (action)
@@ -230,7 +222,7 @@ pub(crate) fn certificate_line(
         escape(&record.account_name),
         escape(&facts.account_id),
         escape(&facts.region),
-        days_left(entry),
+        entry.expiry_phrase(),
         link(&record.console_url, "console"),
     );
     let mut tail: Vec<String> = Vec::new();
@@ -299,6 +291,7 @@ mod tests {
         );
         assert_eq!(code("*.example.org"), "`*.example.org`");
         assert_eq!(code("a`b<c"), "`a'b&lt;c`");
+        assert_eq!(escape("a\0b\u{1b}[1m\tc\nd"), "a\u{fffd}b\u{fffd}[1m\tc\nd");
         assert_eq!(
             link("https://x/?a=1&b=2|3", "console"),
             "<https://x/?a=1&amp;b=2%7C3|console>"
@@ -354,29 +347,47 @@ mod tests {
         );
     }
 
+    /// A line says what core says of the certificate's expiry at `now` (one day arithmetic for
+    /// every surface), recomputed from NotAfter: the count stored at scan time is never read.
     #[test]
-    fn days_left_reads_naturally() {
+    fn lines_read_expiry_in_cores_words() {
+        use certwatch_core::CertStatus;
         let fixture = crate::fixtures::small();
         let now = fixture.now;
-        let record = &fixture.report.certificates[0];
-        // (NotAfter relative to now in hours, stored days, expected)
+        let record = &fixture.inventory.report.certificates[0];
+        let (s, d) = (chrono::Duration::seconds, chrono::Duration::days);
+        // (NotAfter − now, Status, expected)
         let cases = [
-            (None, None, "no expiry date"),
-            (None, Some(-2), "expired"),
-            (Some(-12 * 24 - 1), None, "expired 12 days ago"),
-            (Some(-24), None, "expired 1 day ago"),
-            (Some(-1), None, "expired less than a day ago"),
-            (Some(0), None, "expired less than a day ago"),
-            (Some(1), None, "less than a day left"),
-            (Some(24), None, "1 day left"),
-            (Some(30 * 24 + 5), None, "30 days left"),
+            (None, CertStatus::Issued, "has no expiry date yet"),
+            (None, CertStatus::Expired, "has expired"),
+            (
+                Some(-d(12) - s(1)),
+                CertStatus::Issued,
+                "expired 12 days ago",
+            ),
+            (Some(-d(1)), CertStatus::Issued, "expired 1 day ago"),
+            (
+                Some(-s(10)),
+                CertStatus::Issued,
+                "expired less than a day ago",
+            ),
+            (
+                Some(s(10)),
+                CertStatus::Issued,
+                "expires in less than a day",
+            ),
+            (Some(d(1)), CertStatus::Issued, "expires in 1 day"),
+            (Some(d(30) + s(1)), CertStatus::Issued, "expires in 30 days"),
         ];
-        for (hours, stored, expected) in cases {
+        for (offset, status, expected) in cases {
             let mut record = record.clone();
-            record.facts.not_after = hours.map(|h| now + chrono::Duration::hours(h));
-            record.days_to_expiry = stored;
-            let entry = Entry::new(&record, now, &fixture.stale);
-            assert_eq!(days_left(&entry), expected, "{hours:?} {stored:?}");
+            record.facts.not_after = offset.map(|o| now + o);
+            record.facts.status = status;
+            record.days_to_expiry = Some(-2);
+            let entry = Entry::new(&record, now, None);
+            assert_eq!(entry.expiry_phrase(), expected, "{offset:?}");
+            let (line, _) = certificate_line(&entry, entry.worst(), 3000);
+            assert!(line.contains(&format!(" · {expected} · ")), "{line}");
         }
     }
 
