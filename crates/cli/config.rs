@@ -235,13 +235,18 @@ pub struct Organization {
 }
 
 impl Default for Organization {
+    /// The scanner's own defaults (`ScanConfig::default`): one home for them.
     fn default() -> Self {
+        let scan = ScanConfig::default();
         Organization {
-            member_role_name: "OrganizationAccountAccessRole".to_owned(),
-            external_id: None,
-            session_name: "certwatch".to_owned(),
-            include_management_account: true,
-            accounts: Accounts::default(),
+            member_role_name: scan.member_role_name,
+            external_id: scan.external_id,
+            session_name: scan.session_name,
+            include_management_account: scan.accounts.include_own_account,
+            accounts: Accounts {
+                include: scan.accounts.include,
+                exclude: scan.accounts.exclude,
+            },
         }
     }
 }
@@ -272,13 +277,18 @@ pub struct Scan {
 }
 
 impl Default for Scan {
+    /// The scanner's own defaults (`ScanConfig::default`): one home for them.
     fn default() -> Self {
+        let scan = ScanConfig::default();
         Scan {
-            regions: Regions::Word("enabled".to_owned()),
-            max_concurrency: 64,
-            call_timeout_seconds: 10,
-            search_certificates: true,
-            rates: Rates::default(),
+            regions: match scan.regions {
+                RegionSelection::Enabled => Regions::Word("enabled".to_owned()),
+                RegionSelection::List(list) => Regions::List(list),
+            },
+            max_concurrency: scan.max_concurrency,
+            call_timeout_seconds: scan.call_timeout.as_secs(),
+            search_certificates: scan.search_certificates,
+            rates: scan.rates,
         }
     }
 }
@@ -329,11 +339,29 @@ fn is_role_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
 }
 
+/// toml's message, which shows the line and column of the mistake when toml knows them. For the
+/// few errors it gives no place (a key of more than 80 dotted parts: "recursion limit"), the
+/// line is the first one at which the file fails that way.
+fn located(text: &str, error: &toml::de::Error) -> String {
+    let message = error.to_string().trim_end().to_owned();
+    if error.span().is_some() {
+        return message;
+    }
+    let mut end = 0;
+    for (index, line) in text.split_inclusive('\n').enumerate() {
+        end += line.len();
+        if toml::from_str::<FileConfig>(&text[..end]).is_err_and(|e| e.span().is_none()) {
+            return format!("TOML parse error at line {}: {message}", index + 1);
+        }
+    }
+    message
+}
+
 impl FileConfig {
     pub fn parse(text: &str, path: &str) -> Result<FileConfig, ConfigError> {
         toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: located(text, &e),
         })
     }
 
@@ -615,6 +643,46 @@ mod tests {
         assert!(text.contains("# external_id"));
     }
 
+    /// "The values below are the defaults": config/example.toml states each default, and the
+    /// file model takes them from the library configs (`ScanConfig`, `ProbeConfig`, `Policy`,
+    /// `Rates`), so the example, the file model and the libraries agree.
+    #[test]
+    fn example_values_are_the_defaults() {
+        let text = include_str!("../../config/example.toml");
+        let example = FileConfig::parse(text, "config/example.toml").expect("valid");
+        assert_eq!(example, FileConfig::default());
+        let scan = example.scan_config("config/example.toml").expect("valid");
+        let library = ScanConfig::default();
+        assert_eq!(
+            (
+                &scan.member_role_name,
+                &scan.session_name,
+                &scan.accounts,
+                &scan.regions,
+                scan.max_concurrency,
+                scan.call_timeout,
+                scan.search_certificates,
+                scan.recheck_after,
+                &scan.policy,
+                scan.rates,
+            ),
+            (
+                &library.member_role_name,
+                &library.session_name,
+                &library.accounts,
+                &library.regions,
+                library.max_concurrency,
+                library.call_timeout,
+                library.search_certificates,
+                library.recheck_after,
+                &library.policy,
+                library.rates,
+            )
+        );
+        // The file turns the checks on, which the library leaves off; with the probe's values.
+        assert_eq!(scan.checks, Some(ProbeConfig::default()));
+    }
+
     #[test]
     fn errors_name_the_key() {
         for (text, wanted) in [
@@ -665,6 +733,13 @@ mod tests {
             );
             assert!(err.starts_with("test.toml"), "{err}");
         }
+        // toml gives no place for a key nested too deep; the loader finds its line.
+        let deep = format!("[scan]\n{} = 1", vec!["a"; 100].join("."));
+        let err = check(&deep).expect_err("too deep");
+        assert!(
+            err.starts_with("test.toml: TOML parse error at line 2: recursion limit"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -751,5 +826,367 @@ mod tests {
         );
         assert!(!c.accounts.include_own_account);
         assert_eq!(c.accounts.exclude, ["111122223333"]);
+    }
+
+    /// Property tests: whatever the file holds, loading it (parsing, then checking the scan and
+    /// serve settings) answers Ok or an error that names a key or a line, and never panics.
+    mod props {
+        use super::*;
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use toml::Value;
+
+        /// Loads `text` the way `certwatch` does, every check included.
+        fn load(text: &str) -> Result<FileConfig, ConfigError> {
+            let file = FileConfig::parse(text, "test.toml")?;
+            file.scan_config("test.toml")?;
+            file.serve_config("test.toml")?;
+            Ok(file)
+        }
+
+        /// A valid file with every key set: the defaults, external_id included.
+        fn full_defaults() -> toml::Table {
+            toml::Table::try_from(FileConfig {
+                organization: Organization {
+                    external_id: Some("certwatch-0f3c".into()),
+                    ..Organization::default()
+                },
+                ..FileConfig::default()
+            })
+            .expect("the defaults serialize")
+        }
+
+        /// The path of every table, key and array-of-tables element of the file model, read
+        /// from the model itself (so a new key is covered without touching this test).
+        fn key_paths() -> Vec<Vec<String>> {
+            fn walk(value: &Value, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+                let children: Vec<(String, &Value)> = match value {
+                    Value::Table(table) => table.iter().map(|(k, v)| (k.clone(), v)).collect(),
+                    Value::Array(items) => items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, v)| v.is_table())
+                        .map(|(i, v)| (i.to_string(), v))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                for (key, child) in children {
+                    prefix.push(key);
+                    out.push(prefix.clone());
+                    walk(child, prefix, out);
+                    prefix.pop();
+                }
+            }
+            let mut out = Vec::new();
+            walk(&Value::Table(full_defaults()), &mut Vec::new(), &mut out);
+            out
+        }
+
+        /// The key names of the model, for tables and perturbed documents.
+        fn key_names() -> Vec<String> {
+            let mut names: Vec<String> = key_paths()
+                .into_iter()
+                .filter_map(|p| p.last().cloned())
+                .filter(|k| k.parse::<usize>().is_err())
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+
+        /// Sets `path` in `doc` to `value`, making tables on the way; false when the path
+        /// goes through a value that is not a table (or an array element that is not there).
+        fn set(doc: &mut Value, path: &[String], value: Value) -> bool {
+            let mut here = doc;
+            for key in path {
+                let next = match here {
+                    Value::Table(table) => Some(
+                        table
+                            .entry(key.clone())
+                            .or_insert_with(|| Value::Table(toml::Table::new())),
+                    ),
+                    Value::Array(items) => key.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                    _ => None,
+                };
+                let Some(next) = next else {
+                    return false;
+                };
+                here = next;
+            }
+            *here = value;
+            true
+        }
+
+        const STRINGS: &[&str] = &[
+            "",
+            " ",
+            "enabled",
+            "us-east-1",
+            "us-gov-west-1",
+            "eu-wst",
+            "123456789012",
+            "1234",
+            "OrganizationAccountAccessRole",
+            "bad role",
+            "09:00",
+            "23:59:59",
+            "24:00",
+            "9am",
+            "UTC",
+            "Asia/Tokyo",
+            "Mars/Olympus",
+            "socket",
+            "http",
+            "https://slack.com/api",
+            "ftp://x",
+            "127.0.0.1:8080",
+            "[::1]:53",
+            "9.9.9.9",
+            "localhost",
+            "SLACK_BOT_TOKEN",
+            "xoxb-1",
+            "\u{0}",
+            "\u{130}",
+            "\u{1f512}",
+        ];
+
+        const INTEGERS: &[i64] = &[
+            0,
+            1,
+            -1,
+            2,
+            4,
+            5,
+            7,
+            45,
+            60,
+            61,
+            64,
+            300,
+            301,
+            720,
+            4096,
+            4097,
+            10_080,
+            65_535,
+            65_536,
+            u32::MAX as i64 + 1,
+            i64::MAX,
+            i64::MIN,
+        ];
+
+        const FLOATS: &[f64] = &[
+            0.0,
+            -0.0,
+            0.5,
+            1.0,
+            100_000.0,
+            100_000.5,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+
+        const DATETIMES: &[&str] = &[
+            "1979-05-27T07:32:00Z",
+            "1979-05-27T00:32:00.999999-07:00",
+            "1979-05-27T07:32:00",
+            "1979-05-27",
+            "07:32:00",
+        ];
+
+        /// A TOML value of any type, biased to the edges of what the keys accept.
+        fn toml_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                any::<i64>().prop_map(Value::Integer),
+                select(INTEGERS).prop_map(Value::Integer),
+                any::<f64>().prop_map(Value::Float),
+                select(FLOATS).prop_map(Value::Float),
+                any::<bool>().prop_map(Value::Boolean),
+                any::<String>().prop_map(Value::String),
+                select(STRINGS).prop_map(|s| Value::String(s.to_owned())),
+                select(DATETIMES).prop_map(|s| Value::Datetime(s.parse().expect("a datetime"))),
+            ];
+            let names = key_names();
+            leaf.prop_recursive(3, 24, 4, move |inner| {
+                let key = prop_oneof![select(names.clone()), "[a-z_]{1,8}", any::<String>()];
+                prop_oneof![
+                    vec(inner.clone(), 0..4).prop_map(Value::Array),
+                    vec((key, inner), 0..4)
+                        .prop_map(|entries| Value::Table(entries.into_iter().collect())),
+                ]
+            })
+        }
+
+        const FRAGMENTS: &[&str] = &[
+            "1",
+            "-1",
+            "1e400",
+            "nan",
+            "-inf",
+            "0x7f",
+            "1_000",
+            "007",
+            "true",
+            "\"\"",
+            "\"x\"",
+            "'x'",
+            "\"\"\"",
+            "'''",
+            "[",
+            "]",
+            "[]",
+            "{",
+            "}",
+            "{}",
+            ",",
+            "=",
+            ".",
+            "\"\\u0000\"",
+            "\"\\q\"",
+            "1979-05-27",
+            "99999999999999999999",
+            "[[policy.renewal_windows]]",
+            "#",
+            "\n",
+        ];
+
+        /// Text made of real section headers, real keys and TOML fragments, right or wrong.
+        fn toml_like_text() -> impl Strategy<Value = String> {
+            let sections: Vec<String> = key_paths()
+                .into_iter()
+                .filter(|p| p.iter().all(|k| k.parse::<usize>().is_err()))
+                .map(|p| p.join("."))
+                .collect();
+            let line = prop_oneof![
+                select(sections.clone()).prop_map(|s| format!("[{s}]")),
+                select(sections).prop_map(|s| format!("[[{s}]]")),
+                (select(key_names()), vec(select(FRAGMENTS), 1..4))
+                    .prop_map(|(k, v)| format!("{k} = {}", v.concat())),
+                vec(
+                    prop_oneof![select(FRAGMENTS).prop_map(str::to_owned), "[a-z_]{1,8}"],
+                    0..6
+                )
+                .prop_map(|parts| parts.concat()),
+            ];
+            vec(line, 0..10).prop_map(|lines| lines.join("\n"))
+        }
+
+        /// An error points at a line (TOML errors) or names a key (checks); `perturbed`, when
+        /// given, is the key that was changed, and a check's error must be about it.
+        fn explains(
+            error: &ConfigError,
+            perturbed: Option<&[String]>,
+        ) -> Result<(), TestCaseError> {
+            let text = error.to_string();
+            match error {
+                ConfigError::Parse { message, .. } => {
+                    prop_assert!(message.contains("line"), "no line in {text:?}");
+                }
+                ConfigError::Invalid { key, .. } => {
+                    let known: Vec<String> = key_paths().iter().map(|p| p.join(".")).collect();
+                    prop_assert!(known.contains(key), "{key:?} is not a key, in {text:?}");
+                    if let Some(path) = perturbed {
+                        let named: Vec<&str> = path
+                            .iter()
+                            .map(String::as_str)
+                            .filter(|k| k.parse::<usize>().is_err())
+                            .collect();
+                        let dotted = named.join(".");
+                        let leaf = named.last().copied().unwrap_or_default();
+                        // The changed key itself, a key inside a changed table, the array
+                        // holding a changed element, or (urgent_days) the key it must agree with.
+                        prop_assert!(
+                            key.starts_with(&dotted)
+                                || dotted.starts_with(key.as_str())
+                                || text.contains(leaf),
+                            "changed {dotted:?}, error names {key:?}: {text:?}"
+                        );
+                    }
+                }
+                ConfigError::Read { .. } => prop_assert!(false, "nothing is read: {text:?}"),
+            }
+            Ok(())
+        }
+
+        /// A loaded file written back as TOML loads as the same file.
+        fn saves_and_loads_back(file: &FileConfig) -> Result<(), TestCaseError> {
+            let saved = toml::to_string(file).expect("the model serializes");
+            let again = FileConfig::parse(&saved, "saved.toml")
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{saved}")))?;
+            // Compared as text: a NaN is never equal to itself.
+            prop_assert_eq!(toml::to_string(&again).ok(), Some(saved));
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn any_text_loads_or_explains(text in any::<String>()) {
+                if let Err(e) = load(&text) {
+                    explains(&e, None)?;
+                }
+            }
+
+            #[test]
+            fn toml_like_text_loads_or_explains(text in toml_like_text()) {
+                if let Err(e) = load(&text) {
+                    explains(&e, None)?;
+                }
+            }
+
+            /// Documents of real keys holding values of any type; what loads, saves and loads
+            /// back the same.
+            #[test]
+            fn real_keys_with_any_values(
+                entries in vec((select(key_paths()), toml_value()), 0..8),
+            ) {
+                let mut doc = Value::Table(toml::Table::new());
+                for (path, value) in entries {
+                    set(&mut doc, &path, value);
+                }
+                let text = toml::to_string(&doc).expect("a table serializes");
+                match load(&text) {
+                    Ok(file) => saves_and_loads_back(&file)?,
+                    Err(e) => explains(&e, None)?,
+                }
+            }
+
+            /// A valid file with one key changed to anything: it loads, or the error is about
+            /// that key (or points at a line).
+            #[test]
+            fn one_changed_key_is_named(
+                path in select(key_paths()),
+                value in toml_value(),
+            ) {
+                let mut doc = Value::Table(full_defaults());
+                prop_assert!(set(&mut doc, &path, value));
+                let text = toml::to_string(&doc).expect("a table serializes");
+                match load(&text) {
+                    Ok(file) => saves_and_loads_back(&file)?,
+                    Err(e) => explains(&e, Some(&path))?,
+                }
+            }
+        }
+
+        /// Nesting far deeper than any file: an error, not a stack overflow.
+        #[test]
+        fn deep_nesting_is_an_error() {
+            let depth = 100_000;
+            for text in [
+                format!("x = {}{}", "[".repeat(depth), "]".repeat(depth)),
+                format!("x = {}{}", "{ a = ".repeat(depth), "}".repeat(depth)),
+                format!("{} = 1", vec!["a"; depth].join(".")),
+                format!("[{}]", vec!["a"; depth].join(".")),
+            ] {
+                let error = load(&text).expect_err("too deep").to_string();
+                let first = error.lines().next().unwrap_or_default();
+                assert!(first.contains("line 1"), "{first}");
+            }
+        }
     }
 }

@@ -151,6 +151,34 @@ fn load_config(path: Option<&PathBuf>) -> Result<(FileConfig, String)> {
     Ok((FileConfig::default(), "(defaults)".to_owned()))
 }
 
+/// `config` with the system resolver's nameservers (/etc/resolv.conf, or the platform's
+/// equivalent) when its network checks are on and `checks.nameservers` names none. Read here
+/// because the binary is the only part of certwatch that reads files; certwatch-probe asks
+/// exactly the nameservers it is given.
+fn with_system_nameservers(mut config: ScanConfig) -> Result<ScanConfig> {
+    let Some(checks) = config.checks.as_mut().filter(|c| c.nameservers.is_empty()) else {
+        return Ok(config);
+    };
+    let why = "set checks.nameservers, or turn checks.dns and checks.tls off";
+    let (system, _) = hickory_resolver::system_conf::read_system_conf().with_context(|| {
+        format!("the system resolver configuration (/etc/resolv.conf) cannot be used ({why})")
+    })?;
+    checks.nameservers = system
+        .name_servers()
+        .iter()
+        .map(|server| {
+            let port = server.connections.first().map_or(53, |c| c.port);
+            std::net::SocketAddr::new(server.ip, port)
+        })
+        .collect();
+    if checks.nameservers.is_empty() {
+        anyhow::bail!(
+            "the system resolver configuration (/etc/resolv.conf) lists no nameserver ({why})"
+        );
+    }
+    Ok(config)
+}
+
 /// The AWS config from the standard chain, with the process's one HTTP client.
 async fn aws_from_environment() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
@@ -167,7 +195,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Scan { config, output } => {
             let (file, label) = load_config(config.as_ref())?;
-            let scan_config = file.scan_config(&label)?;
+            let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             let base = aws_from_environment().await;
             let report = scan_with_progress(&base, &scan_config).await?;
             emit(&report, &output)
@@ -188,7 +216,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Serve { config } => {
             let (file, label) = load_config(config.as_ref())?;
-            let scan_config = file.scan_config(&label)?;
+            let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             let serve_config = file.serve_config(&label)?;
             let base = aws_from_environment().await;
             serve::run(serve_config, scan_config, base).await?;
@@ -213,16 +241,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 let report = if use_demo {
                     demo().await?
                 } else {
-                    let scan_config = file.scan_config(&label)?;
+                    let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
                     scan_with_progress(&aws_from_environment().await, &scan_config).await?
                 };
-                certwatch_store::Inventory {
-                    last_scan: Some(report.generated_at),
-                    report,
-                    stale: Default::default(),
-                }
+                certwatch_core::Inventory::of_scan(report)
             };
-            let view = serve::slack_view(&inventory, false);
             let options = certwatch_slack::DigestOptions {
                 post_when_clear: true,
                 time_zone_label: serve_config
@@ -230,7 +253,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .as_ref()
                     .map_or_else(|| "UTC".to_owned(), |d| d.time_zone.name().to_owned()),
             };
-            let digest = certwatch_slack::digest(&view, chrono::Utc::now(), &options);
+            let digest = certwatch_slack::digest(&inventory, false, chrono::Utc::now(), &options);
             print_digest(digest.as_ref(), format)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -420,4 +443,28 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certwatch_scanner::ProbeConfig;
+
+    /// The system resolver's nameservers fill only an empty list of checks that run; configured
+    /// nameservers and checks turned off read nothing.
+    #[test]
+    fn system_nameservers_fill_only_an_empty_list() {
+        let off = with_system_nameservers(ScanConfig::default()).expect("nothing read");
+        assert!(off.checks.is_none());
+        let ours: std::net::SocketAddr = "192.0.2.53:5353".parse().expect("an address");
+        let given = ScanConfig {
+            checks: Some(ProbeConfig {
+                nameservers: vec![ours],
+                ..ProbeConfig::default()
+            }),
+            ..ScanConfig::default()
+        };
+        let kept = with_system_nameservers(given).expect("nothing read");
+        assert_eq!(kept.checks.expect("checks").nameservers, [ours]);
+    }
 }

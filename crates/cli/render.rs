@@ -1,5 +1,6 @@
 //! How a report is shown: one function per output format, chosen by one `match`.
 
+use certwatch_core::order::most_urgent_first;
 use certwatch_core::{CertificateRecord, Finding, Report, Urgency};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
@@ -23,25 +24,16 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result
     }
 }
 
-/// Findings in reading order: most urgent first, then soonest expiry, then account and name.
+/// Findings in reading order, core's ([`certwatch_core::order`]): most urgent first (each
+/// finding at its own urgency), then soonest NotAfter, then place; a certificate's findings in
+/// core's order (the sort is stable).
 fn findings_in_order(report: &Report) -> Vec<(&CertificateRecord, &Finding)> {
     let mut rows: Vec<(&CertificateRecord, &Finding)> = report
         .certificates
         .iter()
         .flat_map(|c| c.findings.iter().map(move |f| (c, f)))
         .collect();
-    rows.sort_by(|(ca, fa), (cb, fb)| {
-        fb.urgency
-            .cmp(&fa.urgency)
-            .then(
-                ca.days_to_expiry
-                    .unwrap_or(i64::MAX)
-                    .cmp(&cb.days_to_expiry.unwrap_or(i64::MAX)),
-            )
-            .then(ca.facts.account_id.cmp(&cb.facts.account_id))
-            .then(ca.facts.display_name().cmp(cb.facts.display_name()))
-            .then(fa.code.cmp(&fb.code))
-    });
+    rows.sort_by_key(|(c, f)| most_urgent_first(c, Some(f.urgency)));
     rows
 }
 
@@ -53,6 +45,8 @@ fn account_label(c: &CertificateRecord) -> String {
     }
 }
 
+/// The DAYS column: `days_to_expiry`, core's whole days to NotAfter at the scan
+/// ([`certwatch_core::expiry::days_to`]).
 fn days_label(days: Option<i64>) -> String {
     days.map_or_else(|| "-".to_owned(), |d| d.to_string())
 }
@@ -229,4 +223,101 @@ fn csv(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         }
     }
     w.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use certwatch_core::{classify, CertStatus, CertificateFacts, Policy, Stats, ValidationMethod};
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap()
+    }
+
+    /// A certificate of `account` judged at `now()`: Amazon-issued, email-validated (so it has
+    /// a finding at least), NotAfter `not_after` from now (None: none), status `status`.
+    fn record(
+        name: &str,
+        account: &str,
+        not_after: Option<Duration>,
+        status: CertStatus,
+    ) -> CertificateRecord {
+        let arn = format!("arn:aws:acm:eu-west-1:{account}:certificate/{name}");
+        let mut facts = CertificateFacts::new(account, "eu-west-1", &arn);
+        facts.domain_name = Some(name.to_owned());
+        facts.status = status;
+        facts.not_after = not_after.map(|d| now() + d);
+        facts.not_before = facts.not_after.map(|t| t - Duration::days(198));
+        facts.in_use = true;
+        facts.described = true;
+        facts.domain_validation_options = vec![certwatch_core::DomainValidation {
+            domain_name: name.to_owned(),
+            validation_method: Some(ValidationMethod::Email),
+            validation_emails: vec![format!("admin@{name}")],
+            ..Default::default()
+        }];
+        let findings = classify(&facts, now(), &Policy::default());
+        assert!(!findings.is_empty(), "{name}");
+        CertificateRecord::new("acct", facts, findings, now())
+    }
+
+    fn table_of(certificates: Vec<CertificateRecord>) -> String {
+        let report = Report {
+            generated_at: now(),
+            certificates,
+            failures: Vec::new(),
+            stats: Stats::default(),
+        };
+        let mut out = Vec::new();
+        write(&report, Format::Table, &mut out).expect("a table");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    /// The table lists findings in core's order: an EXPIRED certificate without a NotAfter first
+    /// among the expired (it was last before), and the DAYS column holds core's whole days
+    /// (truncated: ten seconds past NotAfter is 0, not -1).
+    #[test]
+    fn rows_follow_cores_order_and_days() {
+        let (d, s) = (Duration::days, Duration::seconds);
+        let (a, b) = ("111111111111", "222222222222");
+        let (issued, expired) = (CertStatus::Issued, CertStatus::Expired);
+        let mut certificates = vec![
+            record("later.example.com", a, Some(d(100)), issued.clone()),
+            record("gone.example.com", b, Some(-d(3)), issued.clone()),
+            record("just.example.com", a, Some(-s(10)), issued.clone()),
+            record("undated.example.com", b, None, expired),
+            record("soon.example.com", a, Some(d(5)), issued),
+        ];
+        certificates.sort_by(|a, b| a.place().cmp(&b.place()));
+        let table = table_of(certificates);
+        let order: Vec<usize> = [
+            "undated.example.com",
+            "gone.example.com",
+            "just.example.com",
+            "soon.example.com",
+            "later.example.com",
+        ]
+        .iter()
+        .map(|name| table.find(&format!("┆ {name}")).expect(name))
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{table}");
+        // The last cell of the certificate's first row: DAYS.
+        let days = |name: &str| {
+            let line = table
+                .lines()
+                .find(|l| l.contains(&format!("┆ {name}")))
+                .expect(name);
+            let cells: Vec<&str> = line.split(['│', '┆']).map(str::trim).collect();
+            cells[cells.len() - 2].to_owned()
+        };
+        assert_eq!(days("just.example.com"), "0", "{table}");
+        assert_eq!(days("gone.example.com"), "-3", "{table}");
+        assert_eq!(days("soon.example.com"), "5", "{table}");
+        assert_eq!(days("undated.example.com"), "-", "{table}");
+        assert!(
+            table.contains("just.example.com expired less than a day ago"),
+            "{table}"
+        );
+    }
 }

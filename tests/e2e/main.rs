@@ -1,5 +1,6 @@
 //! End-to-end tests: the built `certwatch` binary against real peers on 127.0.0.1.
 
+mod architecture;
 mod checks_moto;
 mod checks_sim;
 mod cli;

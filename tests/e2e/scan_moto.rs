@@ -467,11 +467,12 @@ fn certificate_problems(
             reported.not_after, seeded.not_after
         ),
     );
-    let days = (not_after - generated_at).num_seconds().div_euclid(86_400);
+    // Whole days truncated toward zero (core's day arithmetic, `certwatch_core::expiry`).
+    let days = (not_after - generated_at).num_days();
     check(
         reported.days_to_expiry == Some(days),
         format!(
-            "days_to_expiry {:?}, expected floor((not_after - generated_at) / 1 day) = {days}",
+            "days_to_expiry {:?}, expected whole days (not_after - generated_at), truncated = {days}",
             reported.days_to_expiry
         ),
     );

@@ -1,170 +1,34 @@
 //! `certwatch serve` end to end: the simulated organization as AWS, a fake Slack Web API that
-//! records every post, and signed (and forged) slash-command requests over real HTTP.
+//! records every post, signed (and forged) slash-command requests over real HTTP, and real
+//! signals (SIGTERM as ECS sends it, SIGKILL between a post and its record).
 
 use crate::support::fake_slack::FakeSlack;
 use crate::support::http::request;
-use certwatch_sim::Scenario;
+use crate::support::serve::{
+    form, form_in, run_to_exit, shown, sign, Setup, ADMIN, APP_TOKEN, BOT_TOKEN, SECRET,
+};
+use certwatch_sim::{Behaviour, Latency, Scenario};
 use chrono::Utc;
-use hmac::{Hmac, Mac};
+use nix::sys::signal::Signal;
 use serde_json::Value;
-use sha2::Sha256;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
-const ADMIN: &str = "UADMIN0001";
-
-fn sign(timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
-    format!("v0={}", hex::encode(mac.finalize().into_bytes()))
-}
-
-fn form(user: &str, text: &str, response_url: &str) -> String {
-    form_in("C0001", user, text, response_url)
-}
-
-fn form_in(channel: &str, user: &str, text: &str, response_url: &str) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_owned(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    format!(
-        "token=unused&team_id=T0001&team_domain=example&channel_id={channel}&channel_name=ops\
-         &user_id={user}&user_name=someone&command=%2Fcerts&text={}&response_url={}\
-         &trigger_id=123.456.abc",
-        enc(text),
-        enc(response_url)
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Serve {
-    child: Child,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_serve(config: &Path, aws: &str, log: &Path) -> Serve {
-    let log = std::fs::File::create(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_certwatch"))
-        .args(["serve", "--config", config.to_str().unwrap()])
-        .env_remove("CERTWATCH_CONFIG_TOML")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_ENDPOINT_URL", aws)
-        .env("AWS_ACCESS_KEY_ID", "sim")
-        .env("AWS_SECRET_ACCESS_KEY", "sim")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_APP_TOKEN", "xapp-test-token")
-        .env("CERTWATCH_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start certwatch serve");
-    Serve { child }
-}
-
-async fn wait_ready(addr: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = request(addr, "GET", "/readyz", &[], "").await {
-            if r.status == 200 {
-                return;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve never became ready; its log:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-async fn command(
-    addr: &str,
-    body: &str,
-    timestamp: i64,
-    signature: Option<String>,
-) -> (u16, String) {
-    let mut headers = vec![(
-        "Content-Type",
-        "application/x-www-form-urlencoded".to_owned(),
-    )];
-    headers.push(("X-Slack-Request-Timestamp", timestamp.to_string()));
-    if let Some(sig) = signature {
-        headers.push(("X-Slack-Signature", sig));
-    }
-    let r = request(addr, "POST", "/slack/commands", &headers, body)
-        .await
-        .expect("command request");
-    (r.status, r.body)
-}
-
-async fn signed(addr: &str, body: &str) -> (u16, String) {
-    let now = Utc::now().timestamp();
-    command(addr, body, now, Some(sign(now, body))).await
-}
 
 fn text_of(post: &Value) -> String {
     post.to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_posts_one_digest_and_answers_signed_commands() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let sim = certwatch_sim::serve(Scenario::demo(), Utc::now())
-        .await
-        .unwrap();
-    let slack = FakeSlack::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    // Whole seconds: the configured time has no fraction.
-    let digest_at =
-        chrono::Timelike::with_nanosecond(&(Utc::now() + chrono::Duration::seconds(10)), 0)
-            .unwrap();
-    let config = dir.path().join("certwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[organization]
-member_role_name = "OrganizationAccountAccessRole"
-[scan]
-regions = "enabled"
-[checks]
-dns = false
-tls = false
-[serve]
-listen = "{addr}"
-store_path = "{store}"
-[slack]
+/// A digest time a few seconds from now, in whole seconds (the configured time has no
+/// fraction), and the `[slack]` tables that post it to CDIGEST01 over the HTTP transport.
+fn http_slack(seconds_from_now: i64) -> (chrono::DateTime<Utc>, String) {
+    let at = chrono::Timelike::with_nanosecond(
+        &(Utc::now() + chrono::Duration::seconds(seconds_from_now)),
+        0,
+    )
+    .unwrap();
+    let tables = format!(
+        r#"[slack]
 transport = "http"
-api_url = "{api}"
+api_url = "{{api}}"
 admin_user_ids = ["{ADMIN}"]
 team_id = "T0001"
 channel_ids = ["C0001", "C0002"]
@@ -173,20 +37,37 @@ channel = "CDIGEST01"
 time = "{time}"
 time_zone = "UTC"
 "#,
-            store = dir.path().join("store.sqlite").display(),
-            api = slack.api_url,
-            time = digest_at.format("%H:%M:%S"),
-        ),
-    )
-    .unwrap();
-    let log = dir.path().join("serve.log");
-    let serve = start_serve(&config, &sim.endpoint(), &log);
-    wait_ready(&addr, &log).await;
+        time = at.format("%H:%M:%S"),
+    );
+    (at, tables)
+}
+
+async fn demo_sim() -> certwatch_sim::SimServer {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    certwatch_sim::serve(Scenario::demo(), Utc::now())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_posts_one_digest_and_answers_signed_commands() {
+    let sim = demo_sim().await;
+    let slack = FakeSlack::start().await;
+    let (digest_at, tables) = http_slack(10);
+    let setup = Setup::new(
+        &slack.api_url,
+        &format!("[scan]\nregions = \"enabled\"\n{tables}"),
+    );
+    let addr = setup.addr.clone();
+    let serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
     let health = request(&addr, "GET", "/healthz", &[], "").await.unwrap();
     assert_eq!(health.status, 200);
 
     // A signed `/certs account <id>`: payments-prod's certificates, nobody else's.
-    let (status, body) = signed(&addr, &form("U0000001", "account 456789012345", "")).await;
+    let (status, body) = setup
+        .signed(&form("U0000001", "account 456789012345", ""))
+        .await;
     assert_eq!(status, 200, "{body}");
     let reply: Value = serde_json::from_str(&body).expect("a JSON reply");
     assert_eq!(reply["response_type"], "ephemeral");
@@ -210,11 +91,9 @@ time_zone = "UTC"
     }
 
     // Outside the configured channels: a polite refusal, no data.
-    let (status, body) = signed(
-        &addr,
-        &form_in("C0999", "U0000001", "account 456789012345", ""),
-    )
-    .await;
+    let (status, body) = setup
+        .signed(&form_in("C0999", "U0000001", "account 456789012345", ""))
+        .await;
     assert_eq!(status, 200);
     assert!(body.contains("does not answer in this channel"), "{body}");
     assert!(
@@ -228,19 +107,25 @@ time_zone = "UTC"
     let now = Utc::now().timestamp();
     let before = sim.request_count();
     let forged = [
-        command(&addr, &body, now, Some(sign(now, "something else"))).await,
-        command(&addr, &body, now, Some("v0=deadbeef".to_owned())).await,
-        command(&addr, &body, now - 600, Some(sign(now - 600, &body))).await,
-        command(&addr, &body, now, None).await,
+        setup
+            .command(&body, now, Some(sign(now, "something else")))
+            .await,
+        setup
+            .command(&body, now, Some("v0=deadbeef".to_owned()))
+            .await,
+        setup
+            .command(&body, now - 600, Some(sign(now - 600, &body)))
+            .await,
+        setup.command(&body, now, None).await,
         // A captured request replayed with a fresh timestamp.
-        command(&addr, &body, now + 1, Some(sign(now, &body))).await,
+        setup.command(&body, now + 1, Some(sign(now, &body))).await,
     ];
     for (i, (status, text)) in forged.iter().enumerate() {
         assert_eq!(*status, 401, "forged request {i} got {status}: {text}");
         assert!(!text.contains("example.com"));
     }
     // Not an admin: refused, no scan.
-    let (status, body) = signed(&addr, &form("U0000001", "scan", "")).await;
+    let (status, body) = setup.signed(&form("U0000001", "scan", "")).await;
     assert_eq!(status, 200);
     assert!(body.contains("Only certwatch admins"), "{body}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -255,7 +140,7 @@ time_zone = "UTC"
     for _ in 0..300 {
         let body = form("U0000001", "", "");
         let start = Instant::now();
-        let (status, _) = signed(&addr, &body).await;
+        let (status, _) = setup.signed(&body).await;
         samples.push(start.elapsed());
         assert_eq!(status, 200);
     }
@@ -274,7 +159,7 @@ time_zone = "UTC"
         assert!(
             Instant::now() < deadline,
             "no digest was posted; serve log:\n{}",
-            std::fs::read_to_string(&log).unwrap_or_default()
+            setup.log_text()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -288,7 +173,12 @@ time_zone = "UTC"
     assert_eq!(parents.len(), 1, "exactly one digest: {posts:#?}");
     let parent = parents[0];
     assert_eq!(parent.body["channel"], "CDIGEST01");
-    assert_eq!(parent.authorization, "Bearer xoxb-test-token");
+    assert_eq!(parent.authorization, format!("Bearer {BOT_TOKEN}"));
+    assert_eq!(
+        parent.body["metadata"]["event_payload"]["date"],
+        digest_at.date_naive().to_string(),
+        "the parent carries its date, so a restart can find it in Slack"
+    );
     let all: String = posts.iter().map(|p| text_of(&p.body)).collect();
     for needing in [
         "legacy-pay.example.com",
@@ -301,7 +191,7 @@ time_zone = "UTC"
         !all.contains("fraud-api.example.com"),
         "healthy certificates are not listed"
     );
-    // The fake numbers its answers: the parent, posted first, got ts 1764300000.000001.
+    // The fake numbers its answers: the parent, posted first, got the first ts.
     assert!(
         std::ptr::eq(parent, &posts[0]),
         "the parent is posted first"
@@ -309,7 +199,8 @@ time_zone = "UTC"
     for reply in &posts[1..] {
         assert_eq!(reply.body["channel"], "CDIGEST01");
         assert_eq!(
-            reply.body["thread_ts"], "1764300000.000001",
+            reply.body["thread_ts"],
+            slack.ts(1).as_str(),
             "replies are threaded"
         );
     }
@@ -317,7 +208,7 @@ time_zone = "UTC"
     // An admin's `/certs scan` reaches AWS, and the response_url hears when it is done.
     let response_url = format!("{}scan-1", slack.response_base);
     let before = sim.request_count();
-    let (status, body) = signed(&addr, &form(ADMIN, "scan", &response_url)).await;
+    let (status, body) = setup.signed(&form(ADMIN, "scan", &response_url)).await;
     assert_eq!(status, 200, "{body}");
     let deadline = Instant::now() + Duration::from_secs(30);
     while !slack.calls().iter().any(|c| c.method == "response/scan-1") {
@@ -336,50 +227,71 @@ time_zone = "UTC"
         done.body
     );
 
+    // So is a `digest --from-store`, which would read a store another process is writing.
+    let digest = std::process::Command::new(env!("CARGO_BIN_EXE_certwatch"))
+        .args(["digest", "--dry-run", "--from-store", "--config"])
+        .arg(&setup.config)
+        .env_remove("CERTWATCH_CONFIG_TOML")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&digest.stderr);
+    assert_eq!(digest.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another certwatch holds it"), "{stderr}");
+
+    // A restart the same day does not post the digest again.
+    // A second serve on the same store is refused while the first holds it.
+    let (status, log) = run_to_exit(&setup, &sim.endpoint());
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains(&shown(&setup.store())) && log.contains("another certwatch holds it"),
+        "{log}"
+    );
+
+    // So is a `digest --from-store`, which would read a store another process is writing.
+    let digest = std::process::Command::new(env!("CARGO_BIN_EXE_certwatch"))
+        .args(["digest", "--dry-run", "--from-store", "--config"])
+        .arg(&setup.config)
+        .env_remove("CERTWATCH_CONFIG_TOML")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&digest.stderr);
+    assert_eq!(digest.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another certwatch holds it"), "{stderr}");
+
     // A restart the same day does not post the digest again.
     drop(serve);
-    let serve = start_serve(&config, &sim.endpoint(), &log);
-    wait_ready(&addr, &log).await;
+    let serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let parents = slack
-        .posts()
-        .into_iter()
-        .filter(|p| p.body["thread_ts"].is_null())
-        .count();
-    assert_eq!(parents, 1, "the digest was posted again after a restart");
+    assert_eq!(
+        slack.parents().len(),
+        1,
+        "the digest was posted again after a restart"
+    );
     drop(serve);
     sim.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_answers_over_socket_mode() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let sim = certwatch_sim::serve(Scenario::demo(), Utc::now())
-        .await
-        .unwrap();
+    let sim = demo_sim().await;
     let slack = FakeSlack::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let config = dir.path().join("certwatch.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[serve]
-listen = "{addr}"
-store_path = "{store}"
-[slack]
-transport = "socket"
-api_url = "{api}"
-"#,
-            store = dir.path().join("store.sqlite").display(),
-            api = slack.api_url,
-        ),
-    )
-    .unwrap();
-    let log = dir.path().join("serve.log");
-    let serve = start_serve(&config, &sim.endpoint(), &log);
-    wait_ready(&addr, &log).await;
+    let setup = Setup::new(
+        &slack.api_url,
+        "[slack]\ntransport = \"socket\"\napi_url = \"{api}\"\n",
+    );
+    let mut serve = setup.start(&sim.endpoint());
+    let ready = setup.wait_ready().await;
+    assert_eq!(ready["slack"]["transport"], "socket");
+    assert!(ready["slack"]["connected_at"].is_string(), "{ready}");
+    assert_eq!(ready["slack"]["bot_token_ok"], true, "{ready}");
+    assert!(
+        setup
+            .log_text()
+            .contains("connected to Slack (Socket Mode)"),
+        "{}",
+        setup.log_text()
+    );
 
     // The Socket Mode connection was opened with the app-level token.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -388,7 +300,7 @@ api_url = "{api}"
             Instant::now() < deadline,
             "no Socket Mode connection; calls: {:#?}\nlog:\n{}",
             slack.calls(),
-            std::fs::read_to_string(&log).unwrap_or_default()
+            setup.log_text()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -397,7 +309,7 @@ api_url = "{api}"
         .into_iter()
         .find(|c| c.method == "apps.connections.open")
         .expect("apps.connections.open was called");
-    assert_eq!(open.authorization, "Bearer xapp-test-token");
+    assert_eq!(open.authorization, format!("Bearer {APP_TOKEN}"));
 
     // The envelope is acknowledged with the answer as its payload.
     let ack = loop {
@@ -419,6 +331,193 @@ api_url = "{api}"
     assert!(payload.contains("billing.example.com"), "{payload}");
     assert!(!payload.contains("promo.example.net"), "{payload}");
     assert_eq!(ack.body["payload"]["response_type"], "ephemeral");
+
+    // SIGTERM: the WebSocket is closed with a close frame and the process exits 0.
+    serve.signal(Signal::SIGTERM);
+    let status = serve.exit_within(Duration::from_secs(10)).await;
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "log:\n{}",
+        setup.log_text()
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !slack.calls().iter().any(|c| c.method == "socket.close") {
+        assert!(
+            Instant::now() < deadline,
+            "no close frame; calls: {:#?}",
+            slack.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(serve);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_tokens_stop_the_start_naming_their_variable() {
+    let sim = demo_sim().await;
+    let slack = FakeSlack::start().await;
+
+    // The bot token, over either transport.
+    slack.reject_token(BOT_TOKEN);
+    let (_, http) = http_slack(3600);
+    let setup = Setup::new(&slack.api_url, &http);
+    let (status, log) = run_to_exit(&setup, &sim.endpoint());
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("SLACK_BOT_TOKEN") && log.contains("invalid_auth"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(BOT_TOKEN),
+        "the token itself is never logged: {log}"
+    );
+
+    // The app-level token (Socket Mode).
+    let slack = FakeSlack::start().await;
+    slack.reject_token(APP_TOKEN);
+    let setup = Setup::new(
+        &slack.api_url,
+        "[slack]\ntransport = \"socket\"\napi_url = \"{api}\"\n",
+    );
+    let (status, log) = run_to_exit(&setup, &sim.endpoint());
+    assert_eq!(status.code(), Some(2), "{log}");
+    assert!(
+        log.contains("SLACK_APP_TOKEN") && log.contains("invalid_auth"),
+        "{log}"
+    );
+    assert!(!log.contains(APP_TOKEN) && !log.contains(SECRET), "{log}");
+    // Nothing was scanned with a bot that cannot talk to Slack.
+    assert_eq!(sim.request_count(), 0);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_cut_off_by_a_kill_is_not_posted_again() {
+    let sim = demo_sim().await;
+    let slack = FakeSlack::start().await;
+    let (digest_at, tables) = http_slack(4);
+    let setup = Setup::new(&slack.api_url, &tables);
+    slack.hold_parent_posts(true);
+    let serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
+
+    // Slack has the digest's parent message; certwatch is still waiting for the answer.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while slack.parents().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no digest; log:\n{}",
+            setup.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    serve.signal(Signal::SIGKILL);
+    drop(serve);
+    slack.hold_parent_posts(false);
+
+    // The next start finds the intent without a record, asks Slack, and posts nothing.
+    let serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !setup.log_text().contains("already in Slack") {
+        assert!(
+            Instant::now() < deadline,
+            "the restart did not confirm the digest; log:\n{}",
+            setup.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(slack.parents().len(), 1, "the digest was posted twice");
+    let history = slack
+        .calls()
+        .into_iter()
+        .find(|c| c.method == "conversations.history")
+        .expect("Slack was asked");
+    assert_eq!(history.body["channel"], "CDIGEST01");
+    assert_eq!(history.authorization, format!("Bearer {BOT_TOKEN}"));
+    assert!(Utc::now() >= digest_at);
+
+    // And it is recorded now: a third start neither asks nor posts.
+    drop(serve);
+    let asked = slack
+        .calls()
+        .iter()
+        .filter(|c| c.method == "conversations.history")
+        .count();
+    let serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let asked_again = slack
+        .calls()
+        .iter()
+        .filter(|c| c.method == "conversations.history")
+        .count();
+    assert_eq!(asked_again, asked);
+    assert_eq!(slack.parents().len(), 1);
+    drop(serve);
+    sim.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_scan_exits_cleanly_and_keeps_the_inventory() {
+    // Every AWS call takes about 150 ms, so a scan of the demo organization takes seconds.
+    let sim = crate::support::sim::start(
+        Scenario::demo(),
+        Utc::now(),
+        Behaviour {
+            latency: Latency {
+                median_ms: 150.0,
+                p99_ms: 300.0,
+            },
+            ..Behaviour::default()
+        },
+    )
+    .await;
+    let slack = FakeSlack::start().await;
+    let (_, tables) = http_slack(3600);
+    let setup = Setup::new(&slack.api_url, &tables);
+    let mut serve = setup.start(&sim.endpoint());
+    let first = setup.wait_ready().await;
+    let certificates = first["certificates"].as_u64().unwrap();
+    assert!(certificates > 0, "{first}");
+
+    // An admin's scan, then SIGTERM while it runs.
+    let (status, body) = setup.signed(&form(ADMIN, "scan", "")).await;
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while setup.readyz().await["scan_running"] != true {
+        assert!(Instant::now() < deadline, "the scan did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped_at = Instant::now();
+    serve.signal(Signal::SIGTERM);
+    let status = serve.exit_within(Duration::from_secs(10)).await;
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "not stopped with 0 within 10 s; log:\n{}",
+        setup.log_text()
+    );
+    eprintln!("serve stopped {:?} after SIGTERM", stopped_at.elapsed());
+    let log = setup.log_text();
+    assert!(log.contains("stop signal received"), "{log}");
+    drop(serve);
+
+    // The store is intact: the next start answers from the first scan's inventory at once,
+    // before its own first scan (seconds away) has finished.
+    let serve = setup.start(&sim.endpoint());
+    let again = setup.wait_ready().await;
+    assert_eq!(again["certificates"].as_u64(), Some(certificates));
+    assert_eq!(again["last_scan"], first["last_scan"], "{again}");
+    let (status, body) = setup
+        .signed(&form("U0000001", "account 456789012345", ""))
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("billing.example.com"), "{body}");
     drop(serve);
     sim.shutdown().await;
 }

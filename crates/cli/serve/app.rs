@@ -3,9 +3,10 @@
 use super::ports::{Clock, Scanner, SlackApi};
 use crate::config::ServeConfig;
 use anyhow::Result;
+use certwatch_core::Inventory;
 use certwatch_slack::bot::{self, Answer};
 use certwatch_slack::{Access, Incoming};
-use certwatch_store::{Inventory, Store};
+use certwatch_store::Store;
 use chrono::{DateTime, Utc};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -237,8 +238,14 @@ impl App {
             ));
         }
         let inventory = self.inventory();
-        let view = super::slack_view(&inventory, self.scan_running());
-        let reply = match bot::answer(&self.access, cmd, &view, self.clock.now()) {
+        let scan_running = self.scan_running();
+        let reply = match bot::answer(
+            &self.access,
+            cmd,
+            &inventory,
+            scan_running,
+            self.clock.now(),
+        ) {
             Ok(Answer::Reply(reply)) => reply,
             Ok(Answer::Scan) => {
                 if self.request_scan(cmd.response_url.clone()) {

@@ -127,12 +127,13 @@ async fn post(
     memory: &mut Option<(NaiveDate, Known)>,
 ) -> Duration {
     let inventory = app.inventory();
-    let view = super::slack_view(&inventory, app.scan_running());
     let options = certwatch_slack::DigestOptions {
         post_when_clear: digest.post_when_clear,
         time_zone_label: digest.time_zone.name().to_owned(),
     };
-    let Some(rendered) = certwatch_slack::digest(&view, app.clock.now(), &options) else {
+    let Some(rendered) =
+        certwatch_slack::digest(&inventory, app.scan_running(), app.clock.now(), &options)
+    else {
         tracing::info!(%date, "nothing needs action: no digest today");
         *memory = Some((date, Known::Posted));
         record_post(app, date, &digest.channel, "").await;

@@ -24,7 +24,7 @@ use crate::config::{ServeConfig, Transport};
 use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use certwatch_scanner::ScanConfig;
-use certwatch_store::{Inventory, Store};
+use certwatch_store::Store;
 use ports::{AwsScanner, SlackApi, SystemClock};
 use slack::{SlackIo, TokenCheck};
 use std::sync::Arc;
@@ -33,16 +33,6 @@ use std::time::Duration;
 /// How long the tasks get to finish after a stop signal before `run` returns anyway (ECS
 /// sends SIGKILL 30 s after SIGTERM by default; certwatch aims to be gone within 10 s).
 const STOP_GRACE: Duration = Duration::from_secs(8);
-
-/// What the Slack renderers read: the stored inventory, borrowed.
-pub fn slack_view(inventory: &Inventory, scan_running: bool) -> certwatch_slack::Inventory<'_> {
-    certwatch_slack::Inventory {
-        report: &inventory.report,
-        stale: &inventory.stale,
-        last_scan: inventory.last_scan,
-        scan_running,
-    }
-}
 
 /// A secret from the environment variable the config names; the value is never logged.
 fn secret(var: &str, key: &str, why: &str) -> Result<String> {

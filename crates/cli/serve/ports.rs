@@ -3,10 +3,9 @@
 //! sleeping, a scanner that returns a prepared report and a Slack that records what it is sent.
 
 use anyhow::Result;
-use certwatch_core::Report;
+use certwatch_core::{Inventory, Report};
 use certwatch_scanner::{NoProgress, PreviousChecks, ScanConfig};
 use certwatch_slack::Digest;
-use certwatch_store::Inventory;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
 use std::sync::Arc;

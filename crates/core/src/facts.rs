@@ -304,10 +304,22 @@ impl CertificateFacts {
             .unwrap_or_else(|| self.id())
     }
 
-    /// Whole days until `NotAfter` (negative once expired), rounded down.
+    /// Whole days until `NotAfter`, truncated toward zero (negative once it passed by a whole
+    /// day): [`crate::expiry::days_to`]. `None` without a NotAfter.
     pub fn days_to_expiry(&self, now: DateTime<Utc>) -> Option<i64> {
         self.not_after
-            .map(|not_after| (not_after - now).num_seconds().div_euclid(86_400))
+            .map(|not_after| crate::expiry::days_to(not_after, now))
+    }
+
+    /// How the certificate's expiry reads at `now` ([`crate::expiry::phrase`]): "expires in 5
+    /// days", "expired less than a day ago"; without a NotAfter, "has expired" when ACM says
+    /// EXPIRED and "has no expiry date yet" otherwise (as [`Self::is_expired`] reads Status).
+    pub fn expiry_phrase(&self, now: DateTime<Utc>) -> String {
+        match self.not_after {
+            Some(not_after) => crate::expiry::phrase(not_after, now),
+            None if self.is_expired(now) => "has expired".to_owned(),
+            None => "has no expiry date yet".to_owned(),
+        }
     }
 
     /// Whether the certificate has expired: its `NotAfter` is not after `now`. Status can say

@@ -6,9 +6,13 @@
 //! at its edge; everything downstream (CLI, Slack) consumes [`Report`].
 
 mod checks;
+pub mod expiry;
 mod facts;
 mod finding;
+mod inventory;
+pub mod order;
 mod policy;
+pub mod regions;
 mod report;
 mod rules;
 
@@ -22,6 +26,7 @@ pub use facts::{
     ValidationMethod, ValidationStatus,
 };
 pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
+pub use inventory::Inventory;
 pub use policy::{Policy, PolicyError, RenewalWindow};
 pub use report::{CallTime, CertificateRecord, CheckStats, Failure, Report, Stage, Stats};
 pub use rules::{caa_allows_amazon, classify, needs_detail, CaaVerdict, AMAZON_ISSUERS};

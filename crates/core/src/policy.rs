@@ -4,6 +4,10 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The largest number of days a policy value may hold: beyond a century nothing is meant, and
+/// date arithmetic with it would overflow.
+pub const MAX_DAYS: i64 = 36_500;
+
 /// ACM starts renewing `days_before_expiry` days before NotAfter for public certificates whose
 /// lifetime is at most `max_lifetime_days`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,6 +122,33 @@ impl Policy {
         if self.renewal_grace_days < 0 {
             return err("renewal_grace_days", "must be 0 or more");
         }
+        // Larger values mean nothing for a certificate and would overflow date arithmetic.
+        let days = [
+            ("urgent_days", self.urgent_days),
+            ("action_days", self.action_days),
+            ("private_renewal_days", self.private_renewal_days),
+            ("renewal_grace_days", self.renewal_grace_days),
+        ]
+        .into_iter()
+        .chain(self.renewal_windows.iter().flat_map(|w| {
+            [
+                ("renewal_windows", w.days_before_expiry),
+                ("renewal_windows", w.max_lifetime_days),
+            ]
+        }));
+        for (key, value) in days {
+            if value > MAX_DAYS {
+                return err(key, "must be at most 36500 days (100 years)");
+            }
+        }
+        for (key, value) in [
+            ("stalled_after_hours", self.stalled_after_hours),
+            ("request_stuck_hours", self.request_stuck_hours),
+        ] {
+            if value > MAX_DAYS * 24 {
+                return err(key, "must be at most 876000 hours (100 years)");
+            }
+        }
         Ok(())
     }
 
@@ -134,6 +165,54 @@ impl Policy {
                 .find(|w| days <= w.max_lifetime_days)
                 .map_or(last, |w| w.days_before_expiry),
             None => last,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_past_a_century_are_refused_by_name() {
+        type Change = fn(&mut Policy);
+        let cases: [(&str, Change); 6] = [
+            ("private_renewal_days", |p| {
+                p.private_renewal_days = 100_000_000
+            }),
+            ("renewal_grace_days", |p| {
+                p.renewal_grace_days = MAX_DAYS + 1
+            }),
+            ("action_days", |p| p.action_days = i64::MAX),
+            ("renewal_windows", |p| {
+                p.renewal_windows.last_mut().unwrap().days_before_expiry = MAX_DAYS + 1
+            }),
+            ("stalled_after_hours", |p| p.stalled_after_hours = i64::MAX),
+            ("request_stuck_hours", |p| {
+                p.request_stuck_hours = MAX_DAYS * 24 + 1
+            }),
+        ];
+        for (key, change) in cases {
+            let mut policy = Policy::default();
+            change(&mut policy);
+            let error = policy.validate().expect_err(key);
+            assert_eq!(error.key, key);
+        }
+        // The largest accepted values are usable: classifying with them does not overflow.
+        let policy = Policy {
+            urgent_days: MAX_DAYS,
+            action_days: MAX_DAYS,
+            private_renewal_days: MAX_DAYS,
+            renewal_grace_days: MAX_DAYS,
+            stalled_after_hours: MAX_DAYS * 24,
+            request_stuck_hours: MAX_DAYS * 24,
+            ..Policy::default()
+        };
+        policy.validate().expect("the largest values are valid");
+        for days in [-400, -1, 0, 30, 400] {
+            let cert =
+                crate::rules::test_support::expires_in(crate::rules::test_support::healthy(), days);
+            let _ = crate::classify(&cert, crate::rules::test_support::now(), &policy);
         }
     }
 }

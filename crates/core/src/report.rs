@@ -25,22 +25,10 @@ impl Report {
             .max()
     }
 
-    /// Stable order for output: account, region, domain, ARN.
+    /// Stable order for output and storage: by [`CertificateRecord::place`] (account, region,
+    /// name, ARN). Lists for people to act on use [`crate::order`] instead.
     pub fn sort(&mut self) {
-        self.certificates.sort_by(|a, b| {
-            (
-                &a.facts.account_id,
-                &a.facts.region,
-                a.facts.display_name(),
-                &a.facts.arn,
-            )
-                .cmp(&(
-                    &b.facts.account_id,
-                    &b.facts.region,
-                    b.facts.display_name(),
-                    &b.facts.arn,
-                ))
-        });
+        self.certificates.sort_by(|a, b| a.place().cmp(&b.place()));
         self.failures.sort_by(|a, b| {
             (&a.account_id, &a.region, a.stage, &a.certificate_arn).cmp(&(
                 &b.account_id,
@@ -92,6 +80,26 @@ impl CertificateRecord {
 
     pub fn worst_urgency(&self) -> Option<Urgency> {
         self.findings.iter().map(|f| f.urgency).max()
+    }
+
+    /// The urgency at `now` of a record judged earlier (a stored one): its worst finding's,
+    /// raised to `expired` once the certificate has expired ([`CertificateFacts::is_expired`]),
+    /// even before the next scan says so. `None`: it renews by itself.
+    pub fn urgency_at(&self, now: DateTime<Utc>) -> Option<Urgency> {
+        let lapsed = self.facts.is_expired(now).then_some(Urgency::Expired);
+        self.worst_urgency().max(lapsed)
+    }
+
+    /// Where the certificate lives, the last tie-breaker of every order: account id, region,
+    /// name ([`CertificateFacts::display_name`]), ARN.
+    pub fn place(&self) -> (&str, &str, &str, &str) {
+        let facts = &self.facts;
+        (
+            &facts.account_id,
+            &facts.region,
+            facts.display_name(),
+            &facts.arn,
+        )
     }
 
     pub fn renewal_eligibility(&self) -> Option<&RenewalEligibility> {

@@ -38,7 +38,8 @@ pub struct ProbeConfig {
     pub dns: bool,
     /// TLS handshakes with the resolved names.
     pub tls: bool,
-    /// Nameservers to ask; empty: the system resolver's (/etc/resolv.conf).
+    /// Nameservers to ask: at least one. (This crate reads no file: for a configuration that
+    /// names none, the binary reads the system resolver's, /etc/resolv.conf, and passes them in.)
     pub nameservers: Vec<SocketAddr>,
     /// The port probed with TLS.
     pub tls_port: u16,
@@ -67,8 +68,6 @@ impl Default for ProbeConfig {
 /// Why a prober cannot be set up (a scan cannot run its checks at all).
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("the system resolver configuration (/etc/resolv.conf) cannot be used: {0}")]
-    SystemResolver(String),
     #[error("invalid network-check settings: {0}")]
     Config(String),
     #[error("the TLS client cannot be set up: {0}")]
@@ -98,8 +97,8 @@ pub struct Prober {
 }
 
 impl Prober {
-    /// A prober for one scan: its nameservers (the system resolver's when none are given),
-    /// their rate limiters, empty caches, and TLS verdicts against the WebPKI roots.
+    /// A prober for one scan: its nameservers (at least one), their rate limiters, empty
+    /// caches, and TLS verdicts against the WebPKI roots.
     pub fn new(config: &ProbeConfig) -> Result<Prober, ProbeError> {
         Prober::with_trust_anchors(config, "")
     }
@@ -397,6 +396,11 @@ mod tests {
 
     #[test]
     fn bad_settings_are_refused() {
+        let none = ProbeConfig::default();
+        assert!(
+            matches!(Prober::new(&none), Err(ProbeError::Config(e)) if e.contains("nameserver")),
+            "no nameserver, and this crate reads no resolv.conf"
+        );
         let ns = vec!["127.0.0.1:53".parse().unwrap()];
         let zero = ProbeConfig {
             nameservers: ns.clone(),

@@ -69,33 +69,26 @@ pub(crate) struct Nameservers {
 }
 
 impl Nameservers {
-    /// The configured nameservers, or the system resolver's when none are configured.
+    /// The configured nameservers (the caller's: this crate reads no file, so the binary passes
+    /// in the system resolver's when the configuration names none).
     pub(crate) fn new(
         config: &ProbeConfig,
         permits: Arc<Semaphore>,
     ) -> Result<Nameservers, ProbeError> {
-        let configs: Vec<NameServerConfig> = if config.nameservers.is_empty() {
-            let (system, _) = hickory_resolver::system_conf::read_system_conf()
-                .map_err(|e| ProbeError::SystemResolver(e.to_string()))?;
-            system.name_servers().to_vec()
-        } else {
-            config
-                .nameservers
-                .iter()
-                .map(|addr| {
-                    let mut server = NameServerConfig::udp_and_tcp(addr.ip());
-                    for connection in &mut server.connections {
-                        connection.port = addr.port();
-                    }
-                    server
-                })
-                .collect()
-        };
-        if configs.is_empty() {
-            return Err(ProbeError::SystemResolver(
-                "it lists no nameserver".to_owned(),
-            ));
+        if config.nameservers.is_empty() {
+            return Err(ProbeError::Config("no nameserver to ask".to_owned()));
         }
+        let configs: Vec<NameServerConfig> = config
+            .nameservers
+            .iter()
+            .map(|addr| {
+                let mut server = NameServerConfig::udp_and_tcp(addr.ip());
+                for connection in &mut server.connections {
+                    connection.port = addr.port();
+                }
+                server
+            })
+            .collect();
         let quota = quota(config.queries_per_second)?;
         let options = Arc::new(options(config));
         let servers = configs

@@ -12,9 +12,7 @@ mod throttle;
 pub use aws::{http_client, AwsError};
 pub use certwatch_probe::ProbeConfig;
 pub use checks::PreviousChecks;
-pub use plan::{
-    with_required_region, AccountFilter, OrgAccount, RegionSelection, ALWAYS_SCANNED_REGION,
-};
+pub use plan::{with_required_region, AccountFilter, OrgAccount, RegionSelection};
 pub use throttle::{Key, Rates};
 
 use aws::{Acm, Aws, Counters};

@@ -1,5 +1,6 @@
 //! What to scan: which accounts of the organization, and which regions in each.
 
+use certwatch_core::regions::ALWAYS_SCANNED;
 use serde::{Deserialize, Serialize};
 
 /// An account as organizations:ListAccounts reports it.
@@ -14,14 +15,11 @@ pub struct OrgAccount {
 /// Which regions to scan in each account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionSelection {
-    /// Exactly these (us-east-1 is added if missing).
+    /// Exactly these ([`ALWAYS_SCANNED`] is added if missing).
     List(Vec<String>),
     /// Each account's enabled regions, discovered with account:ListRegions from inside the account.
     Enabled,
 }
-
-/// CloudFront's certificates live in us-east-1, so it is scanned whatever the configuration says.
-pub const ALWAYS_SCANNED_REGION: &str = "us-east-1";
 
 /// Account ids to keep. `include` empty means every account.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,9 +50,9 @@ impl AccountFilter {
     }
 }
 
-/// The regions to scan: the given ones, de-duplicated, with us-east-1 first.
+/// The regions to scan: the given ones, de-duplicated, with [`ALWAYS_SCANNED`] (us-east-1) first.
 pub fn with_required_region(regions: &[String]) -> Vec<String> {
-    let mut out = vec![ALWAYS_SCANNED_REGION.to_owned()];
+    let mut out = vec![ALWAYS_SCANNED.to_owned()];
     for region in regions {
         if !out.contains(region) {
             out.push(region.clone());
@@ -135,5 +133,9 @@ mod tests {
             with_required_region(&["eu-west-1".into(), "us-east-1".into(), "eu-west-1".into()]),
             ["us-east-1", "eu-west-1"]
         );
+        // Also when the account's regions could not be listed: core's rule, which the store's
+        // merge relies on.
+        assert_eq!(with_required_region(&[]), [ALWAYS_SCANNED]);
+        assert_eq!(ALWAYS_SCANNED, "us-east-1");
     }
 }

@@ -8,8 +8,7 @@
 
 use crate::command::{parse, Command};
 use crate::render::{self, Reply};
-use crate::Inventory;
-use certwatch_core::Stats;
+use certwatch_core::{Inventory, Stats};
 use chrono::{DateTime, Utc};
 
 /// Where and by whom commands are answered (the `[slack]` config).
@@ -78,11 +77,13 @@ pub fn gate(access: &Access, cmd: &Incoming) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The answer to `cmd` from `inventory` at `now`. Reads nothing else.
+/// The answer to `cmd` from `inventory` at `now`, `scan_running` saying whether a scan is under
+/// way. Reads nothing else.
 pub fn answer(
     access: &Access,
     cmd: &Incoming,
-    inventory: &Inventory<'_>,
+    inventory: &Inventory,
+    scan_running: bool,
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     gate(access, cmd)?;
@@ -96,7 +97,12 @@ pub fn answer(
         }
         return Ok(Answer::Scan);
     }
-    Ok(Answer::Reply(render::reply(&request, inventory, now)))
+    Ok(Answer::Reply(render::reply(
+        &request,
+        inventory,
+        scan_running,
+        now,
+    )))
 }
 
 /// The reply when something failed on certwatch's side: no detail, only an id to find it in
@@ -147,8 +153,6 @@ fn count(n: u64, noun: &str) -> String {
 mod tests {
     use super::*;
     use crate::render::ResponseType;
-    use certwatch_core::Report;
-    use std::collections::BTreeMap;
 
     fn access() -> Access {
         Access {
@@ -169,20 +173,13 @@ mod tests {
     }
 
     fn run(cmd: &Incoming) -> Result<Answer, Refusal> {
-        let report = Report {
-            generated_at: DateTime::UNIX_EPOCH,
-            certificates: vec![],
-            failures: vec![],
-            stats: Stats::default(),
-        };
-        let stale = BTreeMap::new();
-        let inventory = Inventory {
-            report: &report,
-            stale: &stale,
-            last_scan: None,
-            scan_running: false,
-        };
-        answer(&access(), cmd, &inventory, DateTime::UNIX_EPOCH)
+        answer(
+            &access(),
+            cmd,
+            &Inventory::empty(),
+            false,
+            DateTime::UNIX_EPOCH,
+        )
     }
 
     #[test]

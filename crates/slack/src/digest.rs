@@ -8,9 +8,11 @@
 //! single line too long for one block is ever cut, and then the message says so.
 
 use crate::blocks::{self, Page, MAX_SECTION};
-use crate::inventory::{soonest_first, Entry, Inventory};
+use crate::inventory::{entries, Entry};
 use crate::mrkdwn::{self, plural};
-use certwatch_core::Urgency;
+use crate::render::scan_status;
+use certwatch_core::order::most_urgent_first;
+use certwatch_core::{Inventory, Urgency};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -65,9 +67,15 @@ const GROUPS: [(Urgency, &str, &str); 3] = [
     ),
 ];
 
-/// The digest at `now`, or `None` when nothing needs action and `post_when_clear` is false.
-pub fn digest(inv: &Inventory<'_>, now: DateTime<Utc>, opts: &DigestOptions) -> Option<Digest> {
-    let entries = inv.entries(now);
+/// The digest of `inv` at `now` (`scan_running`: whether a scan is under way, which the footer
+/// mentions), or `None` when nothing needs action and `post_when_clear` is false.
+pub fn digest(
+    inv: &Inventory,
+    scan_running: bool,
+    now: DateTime<Utc>,
+    opts: &DigestOptions,
+) -> Option<Digest> {
+    let entries = entries(inv, now);
     let acting: Vec<Entry<'_>> = entries
         .iter()
         .filter(|e| e.needs_action())
@@ -77,7 +85,7 @@ pub fn digest(inv: &Inventory<'_>, now: DateTime<Utc>, opts: &DigestOptions) -> 
     if let Some(warning) = old_scan_warning(inv, now) {
         tail.push(blocks::section(&warning));
     }
-    tail.push(footer(inv, opts));
+    tail.push(footer(inv, scan_running, opts));
     if acting.is_empty() {
         return opts.post_when_clear.then(|| all_clear(inv, &entries, tail));
     }
@@ -108,7 +116,7 @@ pub fn digest(inv: &Inventory<'_>, now: DateTime<Utc>, opts: &DigestOptions) -> 
         if group.is_empty() {
             continue;
         }
-        group.sort_by(|a, b| soonest_first(a, b));
+        group.sort_by_key(|e| most_urgent_first(e.record, e.urgency));
         let heading = |continued: bool| {
             blocks::section(&format!(
                 "*{name} ({})*{}: {about}",
@@ -230,15 +238,9 @@ fn overview(entries: &[Entry<'_>], acting: usize) -> String {
 }
 
 /// Scan time, targets scanned, failed targets, the digest's time zone.
-fn footer(inv: &Inventory<'_>, opts: &DigestOptions) -> Value {
+fn footer(inv: &Inventory, scan_running: bool, opts: &DigestOptions) -> Value {
     let stats = &inv.report.stats;
-    let mut scan = match inv.last_scan {
-        Some(at) => format!("Last scan {}", mrkdwn::date(at)),
-        None => "No scan has finished yet".to_owned(),
-    };
-    if inv.scan_running {
-        scan.push_str(" · a scan is running now");
-    }
+    let scan = scan_status(inv, scan_running);
     let failed = inv.failed_targets();
     let mut scanned = format!(
         "{} in {} scanned",
@@ -260,7 +262,7 @@ fn footer(inv: &Inventory<'_>, opts: &DigestOptions) -> Value {
     ])
 }
 
-fn old_scan_warning(inv: &Inventory<'_>, now: DateTime<Utc>) -> Option<String> {
+fn old_scan_warning(inv: &Inventory, now: DateTime<Utc>) -> Option<String> {
     let at = inv.last_scan?;
     let age = now - at;
     (age > OLD_SCAN).then(|| {
@@ -272,7 +274,7 @@ fn old_scan_warning(inv: &Inventory<'_>, now: DateTime<Utc>) -> Option<String> {
     })
 }
 
-fn all_clear(inv: &Inventory<'_>, entries: &[Entry<'_>], tail: Vec<Value>) -> Digest {
+fn all_clear(inv: &Inventory, entries: &[Entry<'_>], tail: Vec<Value>) -> Digest {
     let title = "ACM certificates: nothing needs action";
     let upcoming = entries
         .iter()
@@ -337,7 +339,7 @@ mod tests {
     }
 
     fn run(fixture: &Fixture, opts: &DigestOptions) -> Option<Digest> {
-        let digest = digest(&fixture.inventory(), fixture.now, opts);
+        let digest = digest(&fixture.inventory, false, fixture.now, opts);
         if let Some(d) = &digest {
             check(d);
         }
@@ -363,6 +365,7 @@ mod tests {
     fn all_clear_or_nothing() {
         let mut fixture = fixtures::demo();
         fixture
+            .inventory
             .report
             .certificates
             .retain(|c| c.worst_urgency().is_none_or(|u| u < Urgency::Action));
@@ -380,16 +383,14 @@ mod tests {
             failures: Vec::new(),
             stats: Default::default(),
         };
-        let stale = Default::default();
         let inv = Inventory {
-            report: &report,
-            stale: &stale,
+            report,
+            stale: Default::default(),
             last_scan: None,
-            scan_running: true,
         };
         let now = at("2026-03-02T09:00:00Z");
-        assert_eq!(digest(&inv, now, &options(false)), None);
-        let clear = digest(&inv, now, &options(true)).expect("an all-clear");
+        assert_eq!(digest(&inv, true, now, &options(false)), None);
+        let clear = digest(&inv, true, now, &options(true)).expect("an all-clear");
         check(&clear);
         let text = blocks_to_text(&clear.parent.blocks);
         assert!(text.contains("No certificates in the inventory."), "{text}");
@@ -408,7 +409,7 @@ mod tests {
             "failures",
         ] {
             let request = crate::parse(command).expect(command);
-            let reply = crate::reply(&request, &inv, now);
+            let reply = crate::reply(&request, &inv, true, now);
             check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{command}: {e}"));
         }
     }
@@ -417,9 +418,8 @@ mod tests {
     fn old_scan_and_running_scan_are_called_out() {
         let mut fixture = fixtures::small();
         fixture.now = at("2026-03-05T09:00:00Z");
-        let mut inv = fixture.inventory();
-        inv.scan_running = true;
-        let digest = digest(&inv, fixture.now, &options(false)).expect("a digest");
+        let digest =
+            digest(&fixture.inventory, true, fixture.now, &options(false)).expect("a digest");
         check(&digest);
         let text = blocks_to_text(&digest.parent.blocks);
         assert!(
@@ -448,10 +448,10 @@ mod tests {
             .map(|m| serde_json::to_string(&m.blocks).expect("json"))
             .collect();
         let all = texts.concat();
-        let inv = fixture.inventory();
+        let inv = &fixture.inventory;
         let mut positions = Vec::new();
         let mut needing = 0;
-        for entry in inv.entries(fixture.now) {
+        for entry in entries(inv, fixture.now) {
             let link = format!("{}|console>", entry.record.console_url);
             let count = all.matches(&link).count();
             if entry.needs_action() {
@@ -472,7 +472,7 @@ mod tests {
         // The fixture's over-long remedies belong to every 97th certificate; each is cut, and
         // the message that holds it says so.
         let mut cut = 0;
-        for entry in inv.entries(fixture.now) {
+        for entry in entries(inv, fixture.now) {
             let n: usize = entry.record.facts.id()[24..].parse().expect("fixture id");
             if !n.is_multiple_of(97) || !entry.needs_action() {
                 continue;

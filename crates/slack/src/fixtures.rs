@@ -8,31 +8,18 @@
 //!   JSON contract it reads back from the store.
 //! - [`large`]: a synthetic organization of any size, for splitting and limits.
 
-use crate::Inventory;
 use certwatch_core::{
     CertStatus, CertType, CertificateFacts, CertificateRecord, Code, DomainValidation, Failure,
-    Finding, Reason, RenewalEligibility, RenewalStatus, RenewalSummary, Report, ResourceRecord,
-    Stage, Stats, Urgency, ValidationMethod, ValidationStatus,
+    Finding, Inventory, Reason, RenewalEligibility, RenewalStatus, RenewalSummary, Report,
+    ResourceRecord, Stage, Stats, Urgency, ValidationMethod, ValidationStatus,
 };
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
 
+/// An inventory, and when it is asked about.
 pub struct Fixture {
-    pub report: Report,
-    pub stale: BTreeMap<String, DateTime<Utc>>,
-    pub last_scan: Option<DateTime<Utc>>,
+    pub inventory: Inventory,
     pub now: DateTime<Utc>,
-}
-
-impl Fixture {
-    pub fn inventory(&self) -> Inventory<'_> {
-        Inventory {
-            report: &self.report,
-            stale: &self.stale,
-            last_scan: self.last_scan,
-            scan_running: false,
-        }
-    }
 }
 
 pub fn at(text: &str) -> DateTime<Utc> {
@@ -340,9 +327,11 @@ pub fn small() -> Fixture {
     };
     report.sort();
     Fixture {
-        report,
-        stale,
-        last_scan: Some(scan),
+        inventory: Inventory {
+            report,
+            stale,
+            last_scan: Some(scan),
+        },
         now,
     }
 }
@@ -352,10 +341,8 @@ pub fn demo() -> Fixture {
     let report: Report =
         serde_json::from_str(include_str!("fixtures/demo.json")).expect("demo.json is a report");
     Fixture {
-        last_scan: Some(report.generated_at),
         now: report.generated_at,
-        report,
-        stale: BTreeMap::new(),
+        inventory: Inventory::of_scan(report),
     }
 }
 
@@ -436,9 +423,7 @@ pub fn large(count: usize) -> Fixture {
     };
     report.sort();
     Fixture {
-        report,
-        stale: BTreeMap::new(),
-        last_scan: Some(scan),
+        inventory: Inventory::of_scan(report),
         now,
     }
 }

@@ -1,6 +1,7 @@
 //! certwatch-slack: the pure half of the Slack bot. It turns `/certs …` text into a [`Request`],
-//! a request and the stored inventory into a Block Kit [`Reply`], the inventory into the daily
-//! [`Digest`], and checks that an HTTP request really comes from Slack ([`verify`]).
+//! a request and the stored inventory (core's `Inventory`, and whether a scan is running) into a
+//! Block Kit [`Reply`], the inventory into the daily [`Digest`], and checks that an HTTP request
+//! really comes from Slack ([`verify`]).
 //!
 //! Architecture invariant: this crate does no I/O, has no async, never reads the clock (`now` is
 //! a parameter) and names no slack-morphism type: what it produces is Slack's own JSON
@@ -24,7 +25,6 @@ pub use blocks::{blocks_to_text, check_limits, LimitError};
 pub use bot::{Access, Answer, Incoming, Refusal};
 pub use command::{parse, Command, ParseError, Request};
 pub use digest::{digest, Digest, DigestOptions, Message};
-pub use inventory::Inventory;
 pub use render::{
     parse_error, reply, scan_already_running, scan_denied, scan_started, Reply, ResponseType,
 };

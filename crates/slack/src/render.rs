@@ -8,9 +8,10 @@
 
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::command::{Command, ParseError, Request, SLASH, SUBCOMMANDS};
-use crate::inventory::{covers, most_urgent_first, soonest_first, Entry, Inventory};
+use crate::inventory::{covers, entries, find_accounts, Entry};
 use crate::mrkdwn::{self, code, escape, plural};
-use certwatch_core::{CertificateFacts, Code, DomainValidation, Finding, Urgency};
+use certwatch_core::order::{most_urgent_first, soonest_first};
+use certwatch_core::{CertificateFacts, Code, DomainValidation, Finding, Inventory, Urgency};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -63,22 +64,24 @@ impl Reply {
     }
 }
 
-/// The answer to a parsed `/certs` command.
+/// The answer to a parsed `/certs` command, from `inv` at `now`; `scan_running` says whether a
+/// scan is under way (answers mention it).
 ///
 /// `Command::Scan` belongs to the transport: it decides who may scan, starts the scan and
 /// answers with [`scan_started`], [`scan_denied`] or [`scan_already_running`]. Handed one
 /// anyway, this fails closed: "already running" when one is, otherwise "not allowed".
-pub fn reply(request: &Request, inv: &Inventory<'_>, now: DateTime<Utc>) -> Reply {
+pub fn reply(request: &Request, inv: &Inventory, scan_running: bool, now: DateTime<Utc>) -> Reply {
+    let status = scan_status(inv, scan_running);
     let (text, blocks) = match &request.command {
-        Command::Summary => summary(inv, now),
+        Command::Summary => summary(inv, now, &status),
         Command::Help => help(),
-        Command::Expiring { days } => expiring(inv, now, *days),
-        Command::Account(query) => account(inv, now, query),
-        Command::Domain(query) => domain(inv, now, query),
-        Command::Code(code) => with_code(inv, now, code),
-        Command::Show(query) => show(inv, now, query),
-        Command::Failures => failures(inv),
-        Command::Scan if inv.scan_running => return scan_already_running(),
+        Command::Expiring { days } => expiring(inv, now, &status, *days),
+        Command::Account(query) => account(inv, now, &status, query),
+        Command::Domain(query) => domain(inv, now, &status, query),
+        Command::Code(code) => with_code(inv, now, &status, code),
+        Command::Show(query) => show(inv, now, &status, query),
+        Command::Failures => failures(inv, &status),
+        Command::Scan if scan_running => return scan_already_running(),
         Command::Scan => return scan_denied(),
     };
     Reply::new(request.public, &text, blocks)
@@ -133,13 +136,13 @@ impl<'a> Item<'a> {
     }
 }
 
-/// "Last scan <time> · a scan is running now".
-fn scan_status(inv: &Inventory<'_>) -> String {
+/// "Last scan <time> · a scan is running now": in replies and the digest's footer.
+pub(crate) fn scan_status(inv: &Inventory, scan_running: bool) -> String {
     let mut status = match inv.last_scan {
         Some(at) => format!("Last scan {}", mrkdwn::date(at)),
         None => "No scan has finished yet".to_owned(),
     };
-    if inv.scan_running {
+    if scan_running {
         status.push_str(" · a scan is running now");
     }
     status
@@ -231,8 +234,8 @@ fn narrow_by_account(rest: &[Item<'_>]) -> String {
     }
 }
 
-fn summary(inv: &Inventory<'_>, now: DateTime<Utc>) -> (String, Vec<Value>) {
-    let entries = inv.entries(now);
+fn summary(inv: &Inventory, now: DateTime<Utc>, status: &str) -> (String, Vec<Value>) {
+    let entries = entries(inv, now);
     let count = |urgency: Option<Urgency>| entries.iter().filter(|e| e.urgency == urgency).count();
     let accounts: BTreeSet<&str> = entries
         .iter()
@@ -278,7 +281,7 @@ fn summary(inv: &Inventory<'_>, now: DateTime<Utc>) -> (String, Vec<Value>) {
         .iter()
         .filter(|f| f.certificate_arn.is_some())
         .count();
-    let mut status = vec![scan_status(inv)];
+    let mut status = vec![status.to_owned()];
     status.push(if failed == 0 {
         "No failed targets".to_owned()
     } else {
@@ -358,15 +361,14 @@ fn help() -> (String, Vec<Value>) {
     (format!("/certs subcommands: {}", names.join(", ")), blocks)
 }
 
-fn expiring(inv: &Inventory<'_>, now: DateTime<Utc>, days: u32) -> (String, Vec<Value>) {
-    let mut entries: Vec<Entry<'_>> = inv
-        .entries(now)
+fn expiring(inv: &Inventory, now: DateTime<Utc>, status: &str, days: u32) -> (String, Vec<Value>) {
+    let mut entries: Vec<Entry<'_>> = entries(inv, now)
         .into_iter()
         .filter(|e| {
             e.urgency == Some(Urgency::Expired) || e.days.is_some_and(|d| d <= i64::from(days))
         })
         .collect();
-    entries.sort_by(soonest_first);
+    entries.sort_by_key(|e| soonest_first(e.record));
     let items: Vec<Item<'_>> = entries.into_iter().map(Item::worst).collect();
     let title = format!(
         "Expiring within {}: {}",
@@ -375,7 +377,7 @@ fn expiring(inv: &Inventory<'_>, now: DateTime<Utc>, days: u32) -> (String, Vec<
     );
     let intro = vec![
         "Expired or expiring, soonest first".to_owned(),
-        scan_status(inv),
+        status.to_owned(),
     ];
     let empty = format!(
         "No certificate expires within {}, and none has expired.",
@@ -385,8 +387,8 @@ fn expiring(inv: &Inventory<'_>, now: DateTime<Utc>, days: u32) -> (String, Vec<
     (title, blocks)
 }
 
-fn account(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<Value>) {
-    let matches = inv.find_accounts(query);
+fn account(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
+    let matches = find_accounts(inv, query);
     let Some((first_id, first_name)) = matches.first().copied() else {
         let known: Vec<String> = inv
             .accounts()
@@ -413,15 +415,14 @@ fn account(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec
     } else {
         format!("{} accounts named {first_name}", matches.len())
     };
-    let entries: Vec<Entry<'_>> = inv
-        .entries(now)
+    let entries: Vec<Entry<'_>> = entries(inv, now)
         .into_iter()
         .filter(|e| ids.contains(e.record.facts.account_id.as_str()))
         .collect();
     let (mut needing, mut healthy): (Vec<Entry<'_>>, Vec<Entry<'_>>) =
         entries.iter().copied().partition(|e| e.urgency.is_some());
-    needing.sort_by(most_urgent_first);
-    healthy.sort_by(soonest_first);
+    needing.sort_by_key(|e| most_urgent_first(e.record, e.urgency));
+    healthy.sort_by_key(|e| most_urgent_first(e.record, e.urgency));
     let mut intro = Vec::new();
     if !entries.is_empty() {
         intro.push(format!(
@@ -431,7 +432,7 @@ fn account(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec
             healthy.len()
         ));
     }
-    intro.push(scan_status(inv));
+    intro.push(status.to_owned());
     let failed: Vec<String> = inv
         .report
         .failures
@@ -462,7 +463,7 @@ fn account(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec
                 if i == 0 { "" } else { ", " },
                 code(e.record.facts.display_name()),
                 escape(&e.record.facts.region),
-                mrkdwn::days_left(e)
+                e.expiry_phrase()
             );
             // Keep room for "… and N more".
             if text.len() + item.len() > MAX_SECTION - 40 {
@@ -486,9 +487,9 @@ fn account(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec
     (escape(&title), blocks)
 }
 
-fn domain(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<Value>) {
+fn domain(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
     let query = query.trim();
-    let entries = inv.entries(now);
+    let entries = entries(inv, now);
     let names = |e: &Entry<'_>| {
         let facts = &e.record.facts;
         facts
@@ -503,7 +504,7 @@ fn domain(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<
         .filter(|e| names(e).iter().any(|n| covers(n, query)))
         .copied()
         .collect();
-    matching.sort_by(most_urgent_first);
+    matching.sort_by_key(|e| most_urgent_first(e.record, e.urgency));
     let items: Vec<Item<'_>> = matching.into_iter().map(Item::worst).collect();
     let title = format!(
         "Certificates for {query}: {}",
@@ -529,15 +530,19 @@ fn domain(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<
     }
     let intro = vec![
         "Matched against each certificate's domain and SANs, wildcards included".to_owned(),
-        scan_status(inv),
+        status.to_owned(),
     ];
     let blocks = listing(&title, intro, &items, &empty, Vec::new(), narrow_by_account);
     (escape(&title), blocks)
 }
 
-fn with_code(inv: &Inventory<'_>, now: DateTime<Utc>, wanted: &Code) -> (String, Vec<Value>) {
-    let mut items: Vec<Item<'_>> = inv
-        .entries(now)
+fn with_code(
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    status: &str,
+    wanted: &Code,
+) -> (String, Vec<Value>) {
+    let mut items: Vec<Item<'_>> = entries(inv, now)
         .into_iter()
         .filter_map(|entry| {
             entry.finding(wanted).map(|finding| Item {
@@ -546,25 +551,21 @@ fn with_code(inv: &Inventory<'_>, now: DateTime<Utc>, wanted: &Code) -> (String,
             })
         })
         .collect();
-    items.sort_by(|a, b| {
-        let urgency = |i: &Item<'_>| std::cmp::Reverse(i.finding.map(|f| f.urgency));
-        urgency(a)
-            .cmp(&urgency(b))
-            .then_with(|| soonest_first(&a.entry, &b.entry))
-    });
+    // At the urgency of the finding asked for.
+    items.sort_by_key(|i| most_urgent_first(i.entry.record, i.finding.map(|f| f.urgency)));
     let title = format!(
         "{wanted}: {}",
         plural(items.len(), "certificate", "certificates")
     );
-    let intro = vec!["Most urgent first".to_owned(), scan_status(inv)];
+    let intro = vec!["Most urgent first".to_owned(), status.to_owned()];
     let empty = format!("No certificate has the finding `{wanted}`.");
     let blocks = listing(&title, intro, &items, &empty, Vec::new(), narrow_by_account);
     (title, blocks)
 }
 
-fn show(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<Value>) {
+fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
     let query = query.trim();
-    let entries = inv.entries(now);
+    let entries = entries(inv, now);
     let found: Vec<&Entry<'_>> = entries
         .iter()
         .filter(|e| {
@@ -599,8 +600,8 @@ fn show(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<Va
         format!(
             "*Expires*\n{}",
             match facts.not_after {
-                Some(at) => format!("{} ({})", mrkdwn::day(at), mrkdwn::days_left(entry)),
-                None => mrkdwn::days_left(entry),
+                Some(at) => format!("{} ({})", mrkdwn::day(at), entry.expiry_phrase()),
+                None => entry.expiry_phrase(),
             }
         ),
         format!(
@@ -656,7 +657,7 @@ fn show(inv: &Inventory<'_>, now: DateTime<Utc>, query: &str) -> (String, Vec<Va
             "Last seen {} (target failed in the latest scan)",
             mrkdwn::date(seen)
         )),
-        None => closing.push(scan_status(inv)),
+        None => closing.push(status.to_owned()),
     }
     if found.len() > 1 {
         closing.push(format!(
@@ -823,7 +824,7 @@ fn validation_line(dv: &DomainValidation) -> String {
 
 /// Account-regions the latest scan listed without SearchCertificates: member roles deployed
 /// from a template that predates it. Nothing was missed, but those targets cost more calls.
-fn search_fallback_note(inv: &Inventory<'_>) -> Option<String> {
+fn search_fallback_note(inv: &Inventory) -> Option<String> {
     let count = inv.report.stats.search_fallbacks as usize;
     (count > 0).then(|| {
         format!(
@@ -834,11 +835,11 @@ fn search_fallback_note(inv: &Inventory<'_>) -> Option<String> {
     })
 }
 
-fn failures(inv: &Inventory<'_>) -> (String, Vec<Value>) {
+fn failures(inv: &Inventory, status: &str) -> (String, Vec<Value>) {
     let failures = &inv.report.failures;
     let fallback = search_fallback_note(inv);
     if failures.is_empty() {
-        let mut context = vec![scan_status(inv)];
+        let mut context = vec![status.to_owned()];
         context.extend(fallback);
         let blocks = vec![
             blocks::header("Failed targets: none"),
@@ -883,7 +884,7 @@ fn failures(inv: &Inventory<'_>) -> (String, Vec<Value>) {
     let mut context = vec![
         format!(
             "{} · {} affected",
-            scan_status(inv),
+            status,
             plural(inv.failed_targets(), "target", "targets")
         ),
         format!(
@@ -939,7 +940,7 @@ mod tests {
 
     fn answer(fixture: &Fixture, text: &str) -> Reply {
         let request = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-        let reply = reply(&request, &fixture.inventory(), fixture.now);
+        let reply = reply(&request, &fixture.inventory, false, fixture.now);
         check(&reply, text);
         reply
     }
@@ -1048,11 +1049,13 @@ mod tests {
     #[test]
     fn scan_command_fails_closed() {
         let fixture = fixtures::small();
-        let mut inv = fixture.inventory();
+        let inv = &fixture.inventory;
         let request = parse("scan").expect("scan");
-        assert_eq!(reply(&request, &inv, fixture.now), scan_denied());
-        inv.scan_running = true;
-        assert_eq!(reply(&request, &inv, fixture.now), scan_already_running());
+        assert_eq!(reply(&request, inv, false, fixture.now), scan_denied());
+        assert_eq!(
+            reply(&request, inv, true, fixture.now),
+            scan_already_running()
+        );
     }
 
     #[test]
@@ -1113,13 +1116,14 @@ mod tests {
     fn failures_name_accounts_listed_without_search() {
         let fixtures = [fixtures::small(), fixtures::large(10)];
         assert!(
-            !fixtures[0].report.failures.is_empty() && fixtures[1].report.failures.is_empty(),
+            !fixtures[0].inventory.report.failures.is_empty()
+                && fixtures[1].inventory.report.failures.is_empty(),
             "both replies: with failures and without"
         );
         for mut fixture in fixtures {
             let before = blocks_to_text(&answer(&fixture, "failures").blocks);
             assert!(!before.contains("SearchCertificates"), "{before}");
-            fixture.report.stats.search_fallbacks = 3;
+            fixture.inventory.report.stats.search_fallbacks = 3;
             let text = blocks_to_text(&answer(&fixture, "failures").blocks);
             assert!(
                 text.contains("3 account-regions were listed without `acm:SearchCertificates`"),
@@ -1157,6 +1161,69 @@ mod tests {
             text.contains("more: narrow the query, e.g. `/certs code "),
             "{text}"
         );
+    }
+
+    /// Every list is in core's order (`certwatch_core::order`), replies and digest alike: an
+    /// EXPIRED certificate without a NotAfter comes first among the expired.
+    #[test]
+    fn lists_follow_cores_order() {
+        use certwatch_core::{CertStatus, CertificateRecord, Policy};
+        let mut fixture = fixtures::small();
+        let now = fixture.now;
+        let mut facts = CertificateFacts::new(
+            "222222222222",
+            "us-east-1",
+            "arn:aws:acm:us-east-1:222222222222:certificate/5eed0000-0000-4000-8000-000000000010",
+        );
+        facts.domain_name = Some("undated.example.com".into());
+        facts.status = CertStatus::Expired;
+        let findings = certwatch_core::classify(&facts, now, &Policy::default());
+        let report = &mut fixture.inventory.report;
+        report
+            .certificates
+            .push(CertificateRecord::new("payments", facts, findings, now));
+        report.sort();
+        let mut records: Vec<&CertificateRecord> = fixture
+            .inventory
+            .report
+            .certificates
+            .iter()
+            .filter(|r| r.facts.account_id == "222222222222" && r.urgency_at(now).is_some())
+            .collect();
+        records.sort_by_key(|r| most_urgent_first(r, r.urgency_at(now)));
+        let wanted: Vec<&str> = records.iter().map(|r| r.facts.display_name()).collect();
+        assert_eq!(
+            wanted,
+            [
+                "undated.example.com",
+                "old.example.com",
+                "lapsed.example.com",
+                "api.example.com",
+                "pay.example.com"
+            ]
+        );
+        let in_order = |text: &str, names: &[&str]| {
+            let positions: Vec<usize> = names
+                .iter()
+                .map(|name| text.find(&format!("`{name}`")).expect(name))
+                .collect();
+            assert!(
+                positions.windows(2).all(|w| w[0] < w[1]),
+                "{names:?}\n{text}"
+            );
+        };
+        in_order(
+            &blocks_to_text(&answer(&fixture, "account payments").blocks),
+            &wanted,
+        );
+        let options = crate::DigestOptions {
+            post_when_clear: false,
+            time_zone_label: "UTC".to_owned(),
+        };
+        let digest = crate::digest(&fixture.inventory, false, now, &options).expect("a digest");
+        in_order(&blocks_to_text(&digest.parent.blocks), &wanted);
+        let expiring = blocks_to_text(&answer(&fixture, "expiring 30").blocks);
+        in_order(&expiring, &wanted[..3]);
     }
 
     #[test]

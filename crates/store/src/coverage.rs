@@ -8,7 +8,7 @@
 //! | failure                                | covers                                                       |
 //! |----------------------------------------|--------------------------------------------------------------|
 //! | `list_accounts`                        | every account that does not appear in the report at all      |
-//! | `list_regions` (no region)             | the account's regions, except us-east-1 and regions that have certificates in the report |
+//! | `list_regions` (no region)             | the account's regions, except `core::regions::ALWAYS_SCANNED` (us-east-1) and regions that have certificates in the report |
 //! | `describe_certificate` with an ARN     | that certificate                                             |
 //! | `dns`, `tls` (a network check)         | nothing: the certificate itself is in the report             |
 //! | any other failure with a region        | that target (account, region)                                |
@@ -17,13 +17,9 @@
 //! An account "appears in the report" when it has a certificate or a failure in it; the
 //! `list_accounts` failure itself names the account certwatch runs in, which is scanned anyway.
 
+use certwatch_core::regions::ALWAYS_SCANNED;
 use certwatch_core::{Report, Stage};
 use std::collections::HashSet;
-
-/// The region the scanner scans in every account it could get into, whatever the configuration
-/// or `account:ListRegions` says (CloudFront's certificates live there). Mirrors
-/// `certwatch_scanner::plan::ALWAYS_SCANNED_REGION`; the store does not depend on the scanner.
-const ALWAYS_SCANNED_REGION: &str = "us-east-1";
 
 /// The failures of one report, indexed for [`Coverage::keeps`].
 #[derive(Debug, Default)]
@@ -36,7 +32,7 @@ pub(crate) struct Coverage<'a> {
     seen_targets: HashSet<(&'a str, &'a str)>,
     /// Accounts that could not be scanned at all.
     accounts: HashSet<&'a str>,
-    /// Accounts whose region list failed (only us-east-1 was scanned).
+    /// Accounts whose region list failed (only [`ALWAYS_SCANNED`] was scanned).
     regions_unlisted: HashSet<&'a str>,
     /// Targets that could not be listed (completely or partly).
     targets: HashSet<(&'a str, &'a str)>,
@@ -83,7 +79,7 @@ impl<'a> Coverage<'a> {
         (self.org_unlisted && !self.seen_accounts.contains(account))
             || self.accounts.contains(account)
             || (self.regions_unlisted.contains(account)
-                && region != ALWAYS_SCANNED_REGION
+                && region != ALWAYS_SCANNED
                 && !self.seen_targets.contains(&(account, region)))
             || self.targets.contains(&(account, region))
             || self.certificates.contains(arn)

@@ -21,7 +21,7 @@ mod schema;
 
 pub use digests::DigestMark;
 
-use certwatch_core::{CertificateRecord, Failure, Report, Stats};
+use certwatch_core::{CertificateRecord, Failure, Inventory, Report, Stats};
 use chrono::{DateTime, SecondsFormat, Utc};
 use coverage::Coverage;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
@@ -75,44 +75,6 @@ pub enum StoreError {
     },
     #[error("certwatch store: {what} holds {value:?}, which is not an RFC 3339 time")]
     Timestamp { what: &'static str, value: String },
-}
-
-/// The merged inventory: what commands answer from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Inventory {
-    /// The merged report: every certificate the store holds (fresh and stale), sorted as
-    /// [`Report::sort`] sorts; the failures and stats of the latest scan, as it reported them
-    /// (so `stats.certificates` counts what that scan saw, not the stale ones carried over);
-    /// `generated_at` is the latest scan's time. With no scan recorded yet: empty, and
-    /// `generated_at` is the Unix epoch.
-    pub report: Report,
-    /// ARN → when it was last seen, for the certificates carried over from an earlier scan
-    /// because the part of the organization holding them failed in the latest one. A stale
-    /// certificate's findings are those of the scan that last saw it; its `days_to_expiry` is
-    /// recomputed against the latest scan's time so that "days left" stays true.
-    pub stale: BTreeMap<String, DateTime<Utc>>,
-    /// When the latest scan ran; `None` until a scan is recorded.
-    pub last_scan: Option<DateTime<Utc>>,
-}
-
-impl Inventory {
-    fn empty() -> Inventory {
-        Inventory {
-            report: Report {
-                generated_at: DateTime::UNIX_EPOCH,
-                certificates: Vec::new(),
-                failures: Vec::new(),
-                stats: Stats::default(),
-            },
-            stale: BTreeMap::new(),
-            last_scan: None,
-        }
-    }
-
-    /// When a stale certificate was last seen; `None` for a fresh one (or an unknown ARN).
-    pub fn last_seen(&self, arn: &str) -> Option<DateTime<Utc>> {
-        self.stale.get(arn).copied()
-    }
 }
 
 /// The inventory and the digest bookkeeping in one SQLite file (or in memory, for tests).
@@ -209,8 +171,9 @@ impl Store {
     /// - a target whose listing failed keeps its stored certificates, besides whatever the scan
     ///   did list there (the scanner reports a partial listing);
     /// - an account that failed as a whole (`assume_role`) keeps every stored region;
-    /// - an account whose region list failed (`list_regions`) was still scanned in us-east-1:
-    ///   it keeps its other stored regions, except those that have certificates in the report;
+    /// - an account whose region list failed (`list_regions`) was still scanned in
+    ///   [`certwatch_core::regions::ALWAYS_SCANNED`]: it keeps its other stored regions, except
+    ///   those that have certificates in the report;
     /// - a certificate that could not be described keeps its stored version;
     /// - if the organization could not be listed (`list_accounts`), every account that does not
     ///   appear in the report keeps its certificates;
@@ -244,7 +207,8 @@ impl Store {
         Ok(inventory)
     }
 
-    /// The current merged inventory (see [`Inventory`]).
+    /// The current merged inventory: every certificate stored (fresh and stale, sorted as
+    /// [`Report::sort`] sorts), the latest scan's failures, stats and time (see [`Inventory`]).
     pub fn inventory(&self) -> Result<Inventory, StoreError> {
         read_inventory(&self.conn)
     }

@@ -1,16 +1,20 @@
 //! A fake Slack on 127.0.0.1 that records what certwatch sends: `chat.postMessage` (answered the
-//! way Slack answers), anything POSTed to a response_url under `/response/`, and Socket Mode:
+//! way Slack answers, and kept with its metadata so that `conversations.history` finds it again),
+//! `auth.test`, anything POSTed to a response_url under `/response/`, and Socket Mode:
 //! `apps.connections.open` hands out a WebSocket URL on which the fake says hello, delivers
-//! slash-command envelopes on demand, and records the acknowledgements.
+//! slash-command envelopes on demand, and records the acknowledgements and the close frame.
+//! A test can make it reject a token (`invalid_auth`), or hold the answer to a digest's parent
+//! post (Slack has the message, certwatch has no answer yet) to kill certwatch in between.
 
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::routing::{any, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// One request the fake received.
@@ -29,6 +33,16 @@ struct Inner {
     socket_url: Mutex<String>,
     /// Slash-command texts to deliver over every open Socket Mode connection.
     envelopes: tokio::sync::broadcast::Sender<(String, String)>,
+    /// Tokens answered with `invalid_auth`.
+    rejected: Mutex<Vec<String>>,
+    /// While set, a post without `thread_ts` is kept (it is in the channel) but not answered.
+    hold_parents: Mutex<bool>,
+    released: tokio::sync::Notify,
+    /// Whole seconds of the message timestamps: the time the fake started, as Slack's `ts` is
+    /// the time of posting (`conversations.history`'s `oldest` compares with it).
+    ts_base: i64,
+    /// Every message posted, oldest first: (channel, ts, the posted body).
+    messages: Mutex<Vec<(String, String, Value)>>,
 }
 
 pub struct FakeSlack {
@@ -66,6 +80,15 @@ fn record(inner: &Inner, method: String, headers: &HeaderMap, body: &[u8]) {
     });
 }
 
+fn bearer(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .to_owned()
+}
+
 async fn api(
     State(inner): State<Arc<Inner>>,
     Path(method): Path<String>,
@@ -73,23 +96,111 @@ async fn api(
     body: Bytes,
 ) -> Json<Value> {
     record(&inner, method.clone(), &headers, &body);
-    if method == "apps.connections.open" {
-        let url = inner.socket_url.lock().unwrap().clone();
-        return Json(json!({"ok": true, "url": url}));
+    dispatch(&inner, &method, &headers, parse_body(&headers, &body)).await
+}
+
+/// Web API methods called with GET and query parameters (slack-morphism reads that way).
+async fn api_get(
+    State(inner): State<Arc<Inner>>,
+    Path(method): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Json<Value> {
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let query = json!(query);
+    inner.calls.lock().unwrap().push(Recorded {
+        method: method.clone(),
+        authorization: format!("Bearer {}", bearer(&headers)),
+        body: query.clone(),
+    });
+    dispatch(&inner, &method, &headers, query).await
+}
+
+async fn dispatch(inner: &Inner, method: &str, headers: &HeaderMap, body: Value) -> Json<Value> {
+    if inner.rejected.lock().unwrap().contains(&bearer(headers)) {
+        return Json(json!({"ok": false, "error": "invalid_auth"}));
     }
-    if method != "chat.postMessage" {
-        return Json(json!({"ok": false, "error": "unknown_method"}));
+    match method {
+        "auth.test" => Json(json!({
+            "ok": true, "url": "https://example.slack.com/", "team": "Example",
+            "user": "certwatch", "team_id": "T0001", "user_id": "UBOT0001", "bot_id": "BBOT0001"
+        })),
+        "apps.connections.open" => {
+            let url = inner.socket_url.lock().unwrap().clone();
+            Json(json!({"ok": true, "url": url}))
+        }
+        "chat.postMessage" => post_message(inner, body).await,
+        "conversations.history" => history(inner, &body),
+        _ => Json(json!({"ok": false, "error": "unknown_method"})),
     }
+}
+
+async fn post_message(inner: &Inner, body: Value) -> Json<Value> {
+    let channel = body["channel"].as_str().unwrap_or("C0").to_owned();
     let ts = {
         let mut next = inner.next_ts.lock().unwrap();
         *next += 1;
-        format!("1764300000.{:06}", *next)
+        format!("{}.{:06}", inner.ts_base, *next)
     };
-    let channel = parse_body(&headers, &body)["channel"]
-        .as_str()
-        .unwrap_or("C0")
-        .to_owned();
+    let parent = body["thread_ts"].is_null();
+    inner
+        .messages
+        .lock()
+        .unwrap()
+        .push((channel.clone(), ts.clone(), body));
+    if parent {
+        loop {
+            let released = inner.released.notified();
+            if !*inner.hold_parents.lock().unwrap() {
+                break;
+            }
+            released.await;
+        }
+    }
     Json(json!({"ok": true, "channel": channel, "ts": ts, "message": {"ts": ts}}))
+}
+
+/// `conversations.history`: the channel's messages newer than `oldest`, newest first, with
+/// their metadata, in pages of `limit`.
+fn history(inner: &Inner, query: &Value) -> Json<Value> {
+    let field = |key: &str| query[key].as_str().map(str::to_owned);
+    let channel = field("channel").unwrap_or_default();
+    let oldest: f64 = field("oldest").and_then(|o| o.parse().ok()).unwrap_or(0.0);
+    let limit: usize = field("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
+    let skip: usize = field("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let all: Vec<Value> = inner
+        .messages
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .filter(|(c, ts, body)| {
+            *c == channel
+                && body["thread_ts"].is_null()
+                && ts.parse::<f64>().unwrap_or(0.0) > oldest
+        })
+        .map(|(_, ts, body)| {
+            let mut message = json!({"type": "message", "ts": ts, "text": body["text"]});
+            if !body["metadata"].is_null() {
+                message["metadata"] = body["metadata"].clone();
+            }
+            message
+        })
+        .collect();
+    let page: Vec<Value> = all.iter().skip(skip).take(limit).cloned().collect();
+    let more = skip + limit < all.len();
+    let next = if more {
+        (skip + limit).to_string()
+    } else {
+        String::new()
+    };
+    Json(json!({
+        "ok": true, "messages": page, "has_more": more,
+        "response_metadata": {"next_cursor": next}
+    }))
 }
 
 async fn response_url(
@@ -133,6 +244,14 @@ async fn socket_session(inner: Arc<Inner>, mut ws: WebSocket) {
                         body,
                     });
                 }
+                Some(Ok(Message::Close(frame))) => {
+                    inner.calls.lock().unwrap().push(Recorded {
+                        method: "socket.close".to_owned(),
+                        authorization: String::new(),
+                        body: json!({"code": frame.map(|f| f.code)}),
+                    });
+                    return;
+                }
                 Some(Ok(_)) => {}
                 _ => return,
             },
@@ -166,9 +285,14 @@ impl FakeSlack {
             next_ts: Mutex::default(),
             socket_url: Mutex::default(),
             envelopes: tokio::sync::broadcast::channel(16).0,
+            rejected: Mutex::default(),
+            hold_parents: Mutex::new(false),
+            released: tokio::sync::Notify::new(),
+            messages: Mutex::default(),
+            ts_base: chrono::Utc::now().timestamp(),
         });
         let app = Router::new()
-            .route("/api/{method}", post(api))
+            .route("/api/{method}", post(api).get(api_get))
             .route("/response/{id}", post(response_url))
             .route("/socket", any(socket))
             .with_state(inner.clone());
@@ -197,6 +321,33 @@ impl FakeSlack {
             .envelopes
             .send((envelope_id.to_owned(), text.to_owned()))
             .is_ok()
+    }
+
+    /// The `ts` the `n`th message posted got (from 1).
+    pub fn ts(&self, n: u64) -> String {
+        format!("{}.{n:06}", self.inner.ts_base)
+    }
+
+    /// Answers `invalid_auth` to every call made with `token`.
+    pub fn reject_token(&self, token: &str) {
+        self.inner.rejected.lock().unwrap().push(token.to_owned());
+    }
+
+    /// Holds (or releases) the answers to posts that start a thread: the message is in the
+    /// channel, the poster has not heard so.
+    pub fn hold_parent_posts(&self, hold: bool) {
+        *self.inner.hold_parents.lock().unwrap() = hold;
+        if !hold {
+            self.inner.released.notify_waiters();
+        }
+    }
+
+    /// The digests' parent messages posted so far.
+    pub fn parents(&self) -> Vec<Recorded> {
+        self.posts()
+            .into_iter()
+            .filter(|p| p.body["thread_ts"].is_null())
+            .collect()
     }
 
     pub fn posts(&self) -> Vec<Recorded> {

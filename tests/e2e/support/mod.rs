@@ -3,4 +3,5 @@
 pub mod fake_slack;
 pub mod http;
 pub mod moto;
+pub mod serve;
 pub mod sim;

@@ -12,12 +12,8 @@ pub(super) fn check(ctx: &Ctx) -> Option<Finding> {
     if !cert.is_expired(ctx.now) {
         return None;
     }
+    // Without a NotAfter: "has expired" (ACM says EXPIRED).
     let summary = format!("{} {}", ctx.name(), ctx.expiry_phrase());
-    let summary = if cert.not_after.is_none() {
-        format!("{} is EXPIRED", ctx.name())
-    } else {
-        summary
-    };
     let remedy = if cert.cert_type == CertType::Imported {
         format!(
             "Import a renewed certificate into {} (aws acm import-certificate --certificate-arn \
@@ -45,22 +41,22 @@ mod tests {
 
     #[test]
     fn expiry_comes_from_not_after_not_status() {
-        // Status still ISSUED, NotAfter yesterday.
+        // Status still ISSUED, NotAfter 47 hours ago: one whole day.
         let f = check(
             &expires_in(healthy(), -2),
             &[(Code::Expired, Urgency::Expired)],
         );
-        assert!(
-            f[0].summary.contains("expired 2 days ago"),
-            "{}",
-            f[0].summary
+        assert_eq!(
+            f[0].summary,
+            "shop.example.com expired 1 day ago (2026-05-30)"
         );
         assert!(f[0].remedy.contains("request a new one"));
         // Without NotAfter, Status EXPIRED is all there is to go by.
         let mut c = healthy();
         c.status = CertStatus::Expired;
         c.not_after = None;
-        check(&c, &[(Code::Expired, Urgency::Expired)]);
+        let f = check(&c, &[(Code::Expired, Urgency::Expired)]);
+        assert_eq!(f[0].summary, "shop.example.com has expired");
         // With a NotAfter still ahead, Status EXPIRED does not make it expired.
         let mut c = healthy();
         c.status = CertStatus::Expired;

@@ -160,7 +160,7 @@ impl<'a> Ctx<'a> {
         if at <= self.now {
             return Urgency::Expired;
         }
-        self.urgency_for_days((at - self.now).num_seconds().div_euclid(86_400))
+        self.urgency_for_days(crate::expiry::days_to(at, self.now))
     }
 
     fn urgency_for_days(&self, days: i64) -> Urgency {
@@ -197,14 +197,13 @@ impl<'a> Ctx<'a> {
         self.cert.display_name()
     }
 
-    /// "expires in 5 days (2026-06-06)", for summaries.
+    /// "expires in 5 days (2026-06-06)", for summaries: the certificate's
+    /// [`CertificateFacts::expiry_phrase`] and its NotAfter date.
     pub fn expiry_phrase(&self) -> String {
-        match (self.days, self.cert.not_after) {
-            (Some(0), Some(at)) => format!("expires today ({})", date(at)),
-            (Some(1), Some(at)) => format!("expires tomorrow ({})", date(at)),
-            (Some(d), Some(at)) if d < 0 => format!("expired {} days ago ({})", -d, date(at)),
-            (Some(d), Some(at)) => format!("expires in {d} days ({})", date(at)),
-            _ => "has no expiry date yet".to_owned(),
+        let phrase = self.cert.expiry_phrase(self.now);
+        match self.cert.not_after {
+            Some(at) => format!("{phrase} ({})", date(at)),
+            None => phrase,
         }
     }
 
