@@ -227,18 +227,6 @@ async fn serve_posts_one_digest_and_answers_signed_commands() {
         done.body
     );
 
-    // So is a `digest --from-store`, which would read a store another process is writing.
-    let digest = std::process::Command::new(env!("CARGO_BIN_EXE_certwatch"))
-        .args(["digest", "--dry-run", "--from-store", "--config"])
-        .arg(&setup.config)
-        .env_remove("CERTWATCH_CONFIG_TOML")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&digest.stderr);
-    assert_eq!(digest.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("another certwatch holds it"), "{stderr}");
-
-    // A restart the same day does not post the digest again.
     // A second serve on the same store is refused while the first holds it.
     let (status, log) = run_to_exit(&setup, &sim.endpoint());
     assert_eq!(status.code(), Some(2), "{log}");
