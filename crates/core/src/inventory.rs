@@ -1,6 +1,7 @@
 //! The inventory: the latest merged view of the organization's certificates, which the bot
 //! answers from (the store keeps it, the Slack renderers read it, `certwatch digest` builds one).
 
+use crate::decisions::Decision;
 use crate::report::{Report, Stats};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
@@ -20,6 +21,8 @@ pub struct Inventory {
     pub stale: BTreeMap<String, DateTime<Utc>>,
     /// When the latest scan ran; `None` until there is one.
     pub last_scan: Option<DateTime<Utc>>,
+    /// ARN → the snooze or acknowledgement in force on it (the audit trail keeps every one).
+    pub decisions: BTreeMap<String, Decision>,
 }
 
 impl Inventory {
@@ -34,6 +37,7 @@ impl Inventory {
             },
             stale: BTreeMap::new(),
             last_scan: None,
+            decisions: BTreeMap::new(),
         }
     }
 
@@ -43,6 +47,7 @@ impl Inventory {
             last_scan: Some(report.generated_at),
             report,
             stale: BTreeMap::new(),
+            decisions: BTreeMap::new(),
         }
     }
 

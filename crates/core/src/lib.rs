@@ -5,7 +5,9 @@
 //! parameter) and names no AWS or Slack type. The scanner converts SDK types into [`CertificateFacts`]
 //! at its edge; everything downstream (CLI, Slack) consumes [`Report`].
 
+pub mod changes;
 mod checks;
+pub mod decisions;
 pub mod expiry;
 mod facts;
 mod finding;
@@ -16,10 +18,12 @@ pub mod regions;
 mod report;
 mod rules;
 
+pub use changes::{Change, ChangeKind, Changes};
 pub use checks::{
     name_covers, same_name, serial_value, Answer, CaaCheck, CaaRecord, CheckPlan, Checks,
     EndpointProbe, NameCheck, ServedCertificate, ValidationRecordCheck,
 };
+pub use decisions::{AuditAction, AuditEntry, Decision, DecisionKind, Resurfaced, Visibility};
 pub use facts::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
     RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, SearchMetadata,

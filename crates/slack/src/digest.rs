@@ -387,6 +387,7 @@ mod tests {
             report,
             stale: Default::default(),
             last_scan: None,
+            decisions: Default::default(),
         };
         let now = at("2026-03-02T09:00:00Z");
         assert_eq!(digest(&inv, true, now, &options(false)), None);

@@ -331,6 +331,7 @@ pub fn small() -> Fixture {
             report,
             stale,
             last_scan: Some(scan),
+            decisions: Default::default(),
         },
         now,
     }

@@ -335,6 +335,7 @@ fn parses_or_explains(text: &str) -> Result<(), TestCaseError> {
                 report: empty_report(),
                 stale: BTreeMap::new(),
                 last_scan: None,
+                decisions: Default::default(),
             };
             reply(&request, &inventory, false, now())
         }

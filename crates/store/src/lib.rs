@@ -339,6 +339,7 @@ fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
         report,
         stale,
         last_scan: Some(generated_at),
+        decisions: Default::default(),
     })
 }
 
