@@ -146,9 +146,11 @@ pub struct SlackFile {
     pub app_token_env: String,
     pub signing_secret_env: String,
     pub admin_user_ids: Vec<String>,
+    pub responder_user_ids: Vec<String>,
     pub team_id: String,
     pub channel_ids: Vec<String>,
     pub digest: DigestFile,
+    pub alerts: AlertsFile,
 }
 
 impl Default for SlackFile {
@@ -160,9 +162,30 @@ impl Default for SlackFile {
             app_token_env: "SLACK_APP_TOKEN".to_owned(),
             signing_secret_env: "SLACK_SIGNING_SECRET".to_owned(),
             admin_user_ids: Vec::new(),
+            responder_user_ids: Vec::new(),
             team_id: String::new(),
             channel_ids: Vec::new(),
             digest: DigestFile::default(),
+            alerts: AlertsFile::default(),
+        }
+    }
+}
+
+/// `[slack.alerts]`: what changed after each scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsFile {
+    pub enabled: bool,
+    pub channel: String,
+    pub min_urgency: String,
+}
+
+impl Default for AlertsFile {
+    fn default() -> Self {
+        AlertsFile {
+            enabled: true,
+            channel: String::new(),
+            min_urgency: "action".to_owned(),
         }
     }
 }
@@ -211,8 +234,19 @@ pub struct ServeConfig {
     pub admin_user_ids: Vec<String>,
     pub team_id: Option<String>,
     pub channel_ids: Vec<String>,
+    /// Users who may snooze and acknowledge (besides the admins).
+    pub responder_user_ids: Vec<String>,
     /// None: no digest.
     pub digest: Option<DigestConfig>,
+    /// None: no change alerts.
+    pub alerts: Option<AlertsConfig>,
+}
+
+/// Where change alerts go and from which urgency on.
+#[derive(Debug, Clone)]
+pub struct AlertsConfig {
+    pub channel: String,
+    pub min_urgency: certwatch_core::Urgency,
 }
 
 #[derive(Debug, Clone)]
@@ -329,6 +363,15 @@ fn is_region_name(name: &str) -> bool {
             .iter()
             .all(|p| p.bytes().all(|b| b.is_ascii_lowercase()))
         && parts[parts.len() - 1].bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Slack user ids: `U…` or `W…` (Enterprise Grid), upper-case letters and digits.
+fn is_slack_id(id: &str) -> bool {
+    (3..=32).contains(&id.len())
+        && (id.starts_with('U') || id.starts_with('W'))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
 
 /// IAM role names: 1–64 of letters, digits and `+=,.@_-`.
@@ -449,6 +492,32 @@ impl FileConfig {
                 ),
             )
         })?;
+        for (key, ids) in [
+            ("slack.admin_user_ids", &slack.admin_user_ids),
+            ("slack.responder_user_ids", &slack.responder_user_ids),
+        ] {
+            if let Some(bad) = ids.iter().find(|id| !is_slack_id(id)) {
+                return Err(invalid(
+                    key,
+                    format!("{bad:?} is not a Slack user id like \"U012AB3CD\""),
+                ));
+            }
+        }
+        let alerts = &slack.alerts;
+        let min_urgency: certwatch_core::Urgency = alerts.min_urgency.parse().map_err(|_| {
+            invalid(
+                "slack.alerts.min_urgency",
+                format!(
+                    "{:?}: expected \"upcoming\", \"action\", \"urgent\" or \"expired\"",
+                    alerts.min_urgency
+                ),
+            )
+        })?;
+        let alerts_channel = if alerts.channel.is_empty() {
+            digest.channel.clone()
+        } else {
+            alerts.channel.clone()
+        };
         Ok(ServeConfig {
             scan_interval: Duration::from_secs(serve.scan_interval_minutes * 60),
             store_path: serve.store_path.clone().into(),
@@ -459,6 +528,7 @@ impl FileConfig {
             app_token_env: slack.app_token_env.clone(),
             signing_secret_env: slack.signing_secret_env.clone(),
             admin_user_ids: slack.admin_user_ids.clone(),
+            responder_user_ids: slack.responder_user_ids.clone(),
             team_id: Some(slack.team_id.clone()).filter(|t| !t.is_empty()),
             channel_ids: slack.channel_ids.clone(),
             digest: (!digest.channel.is_empty()).then(|| DigestConfig {
@@ -466,6 +536,10 @@ impl FileConfig {
                 time,
                 time_zone,
                 post_when_clear: digest.post_when_clear,
+            }),
+            alerts: (alerts.enabled && !alerts_channel.is_empty()).then_some(AlertsConfig {
+                channel: alerts_channel,
+                min_urgency,
             }),
         })
     }

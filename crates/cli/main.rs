@@ -3,6 +3,7 @@
 //!
 //! This binary is the only place that reads argv, the environment, files and the clock.
 
+mod changes;
 mod config;
 mod render;
 mod serve;
@@ -34,6 +35,14 @@ enum Command {
         /// Configuration file (TOML). Without it, defaults apply (see config/example.toml).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Merge the scan into this store (the SQLite file `serve` keeps), as `serve` does:
+        /// failed targets keep their last data, the findings' history is updated.
+        #[arg(long, value_name = "PATH")]
+        store: Option<PathBuf>,
+        /// With --store: print what changed since the store's last scan instead of the report
+        /// (--fail-on then fails on a new finding or a rise at or above that urgency).
+        #[arg(long, requires = "store")]
+        changes: bool,
         #[command(flatten)]
         output: OutputArgs,
     },
@@ -193,11 +202,29 @@ async fn aws_from_environment() -> SdkConfig {
 
 async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Scan { config, output } => {
+        Command::Scan {
+            config,
+            store,
+            changes: print_changes,
+            output,
+        } => {
             let (file, label) = load_config(config.as_ref())?;
             let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
+            // Opened and held before the scan: a store in use fails fast, before a long scan.
+            let held = match store {
+                Some(path) => Some(changes::open(path).await?),
+                None => None,
+            };
             let base = aws_from_environment().await;
             let report = scan_with_progress(&base, &scan_config).await?;
+            let Some(held) = held else {
+                return emit(&report, &output);
+            };
+            if print_changes {
+                let changes = changes::merge(held, report).await?;
+                return emit_changes(&changes, &output);
+            }
+            changes::merge(held, report.clone()).await?;
             emit(&report, &output)
         }
         Command::Demo { output } => {
@@ -252,6 +279,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     .digest
                     .as_ref()
                     .map_or_else(|| "UTC".to_owned(), |d| d.time_zone.name().to_owned()),
+                new_since_last_digest: Default::default(),
             };
             let digest = certwatch_slack::digest(&inventory, false, chrono::Utc::now(), &options);
             print_digest(digest.as_ref(), format)?;
@@ -418,6 +446,26 @@ async fn demo() -> Result<Report> {
     let report = scan_with_progress(&base, &config).await;
     server.shutdown().await;
     report
+}
+
+fn emit_changes(changes: &certwatch_core::Changes, output: &OutputArgs) -> Result<ExitCode> {
+    let format = output.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match changes::write(changes, format, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
+        Err(e) => return Err(e).context("writing the changes"),
+    }
+    Ok(if changes::fails(changes, output.fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {

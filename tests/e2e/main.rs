@@ -1,11 +1,13 @@
 //! End-to-end tests: the built `certwatch` binary against real peers on 127.0.0.1.
 
 mod architecture;
+mod changes_moto;
 mod checks_moto;
 mod checks_sim;
 mod cli;
 mod demo;
 mod faults;
+mod memory_moto;
 mod permissions;
 mod scan_moto;
 mod search;

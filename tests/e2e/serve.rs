@@ -5,7 +5,7 @@
 use crate::support::fake_slack::FakeSlack;
 use crate::support::http::request;
 use crate::support::serve::{
-    form, form_in, run_to_exit, shown, sign, Setup, ADMIN, APP_TOKEN, BOT_TOKEN, SECRET,
+    form, form_in, http_slack, run_to_exit, shown, sign, Setup, ADMIN, APP_TOKEN, BOT_TOKEN, SECRET,
 };
 use certwatch_sim::{Behaviour, Latency, Scenario};
 use chrono::Utc;
@@ -15,31 +15,6 @@ use std::time::{Duration, Instant};
 
 fn text_of(post: &Value) -> String {
     post.to_string()
-}
-
-/// A digest time a few seconds from now, in whole seconds (the configured time has no
-/// fraction), and the `[slack]` tables that post it to CDIGEST01 over the HTTP transport.
-fn http_slack(seconds_from_now: i64) -> (chrono::DateTime<Utc>, String) {
-    let at = chrono::Timelike::with_nanosecond(
-        &(Utc::now() + chrono::Duration::seconds(seconds_from_now)),
-        0,
-    )
-    .unwrap();
-    let tables = format!(
-        r#"[slack]
-transport = "http"
-api_url = "{{api}}"
-admin_user_ids = ["{ADMIN}"]
-team_id = "T0001"
-channel_ids = ["C0001", "C0002"]
-[slack.digest]
-channel = "CDIGEST01"
-time = "{time}"
-time_zone = "UTC"
-"#,
-        time = at.format("%H:%M:%S"),
-    );
-    (at, tables)
 }
 
 async fn demo_sim() -> certwatch_sim::SimServer {

@@ -5,6 +5,8 @@ use crate::config::ServeConfig;
 use anyhow::Result;
 use certwatch_core::Inventory;
 use certwatch_slack::bot::{self, Answer};
+use certwatch_slack::decide::Decide;
+use certwatch_slack::Reply;
 use certwatch_slack::{Access, Incoming};
 use certwatch_store::Store;
 use chrono::{DateTime, Utc};
@@ -77,6 +79,7 @@ impl App {
             team_id: parts.config.team_id.clone(),
             channel_ids: parts.config.channel_ids.clone(),
             admin_user_ids: parts.config.admin_user_ids.clone(),
+            responder_user_ids: parts.config.responder_user_ids.clone(),
         };
         Ok(Arc::new(App {
             config: parts.config,
@@ -230,10 +233,21 @@ impl App {
         .map_err(anyhow::Error::from)
     }
 
-    /// The reply to a slash command, as Slack's response JSON. Reads memory only.
-    pub fn answer(&self, cmd: &Incoming) -> serde_json::Value {
+    /// Changes the inventory in memory (a decision recorded): in place when no answer is
+    /// reading it, on a copy otherwise.
+    pub(super) fn update_inventory(&self, f: impl FnOnce(&mut Inventory)) {
+        let mut held = self
+            .inventory
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        f(Arc::make_mut(&mut held));
+    }
+
+    /// The reply to a slash command, as Slack's response JSON. Reads memory, and the store for
+    /// `/certs show` (a certificate's history) and the decisions it records.
+    pub async fn answer(&self, cmd: &Incoming) -> serde_json::Value {
         if self.is_stopping() {
-            return reply_json(&certwatch_slack::render::Reply::note(
+            return reply_json(&Reply::note(
                 "certwatch is restarting; try again in a minute.",
             ));
         }
@@ -247,6 +261,8 @@ impl App {
             self.clock.now(),
         ) {
             Ok(Answer::Reply(reply)) => reply,
+            Ok(Answer::Show { arn, public }) => self.show(&arn, public).await,
+            Ok(Answer::Decide(decide)) => self.record_decision(&decide).await,
             Ok(Answer::Scan) => {
                 if self.request_scan(cmd.response_url.clone()) {
                     tracing::info!(user = %cmd.user_id, "scan requested from Slack");
@@ -266,12 +282,76 @@ impl App {
                 refusal.reply()
             }
         };
-        match serde_json::to_value(&reply) {
+        self.encode(&reply)
+    }
+
+    /// A reply as Slack's response JSON; one that cannot be encoded becomes an apology.
+    pub(super) fn encode(&self, reply: &Reply) -> serde_json::Value {
+        match serde_json::to_value(reply) {
             Ok(value) => value,
             Err(e) => {
                 let id = self.error_id();
                 tracing::error!(error_id = %id, "could not encode a reply: {e}");
                 reply_json(&bot::apology(&id))
+            }
+        }
+    }
+
+    /// `/certs show` (and the *Details* button): the certificate with its history from the
+    /// store.
+    pub(super) async fn show(&self, arn: &str, public: bool) -> Reply {
+        let key = arn.to_owned();
+        match self.with_store(move |store| store.history(&key)).await {
+            Ok(history) => certwatch_slack::show_with_history(
+                arn,
+                &self.inventory(),
+                &history,
+                self.scan_running(),
+                self.clock.now(),
+                public,
+            ),
+            Err(e) => {
+                let id = self.error_id();
+                tracing::error!(error_id = %id, %arn, "reading a certificate's history: {e:#}");
+                bot::apology(&id)
+            }
+        }
+    }
+
+    /// Writes a snooze, an acknowledgement or an unsnooze (with its audit entry) and, once it
+    /// is stored, holds it in memory; the reply confirms it. Nothing is held if nothing was
+    /// stored.
+    pub(super) async fn record_decision(&self, decide: &Decide) -> Reply {
+        let entry = decide.audit_entry();
+        let decision = decide.decision.clone();
+        let stored = {
+            let (entry, decision) = (entry.clone(), decision.clone());
+            self.with_store(move |store| store.decide(&entry, decision.as_ref()))
+                .await
+        };
+        match stored {
+            Ok(()) => {
+                tracing::info!(
+                    user = %entry.by,
+                    channel = %entry.channel,
+                    arn = %entry.arn,
+                    action = ?entry.action,
+                    "decision recorded"
+                );
+                self.update_inventory(|inventory| match decision {
+                    Some(decision) => {
+                        inventory.decisions.insert(entry.arn.clone(), decision);
+                    }
+                    None => {
+                        inventory.decisions.remove(&entry.arn);
+                    }
+                });
+                certwatch_slack::render::decided(decide)
+            }
+            Err(e) => {
+                let id = self.error_id();
+                tracing::error!(error_id = %id, arn = %entry.arn, "recording a decision: {e:#}");
+                bot::apology(&id)
             }
         }
     }

@@ -127,9 +127,22 @@ async fn post(
     memory: &mut Option<(NaiveDate, Known)>,
 ) -> Duration {
     let inventory = app.inventory();
+    // What was first seen since the last digest (none before the first one): the store
+    // knows; if it cannot say, the digest goes out without the marks.
+    let new = app
+        .with_store(|store| match store.last_digest_posted_at()? {
+            Some(at) => store.new_findings_since(at),
+            None => Ok(Default::default()),
+        })
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!("reading what is new since the last digest: {e:#}");
+            Default::default()
+        });
     let options = certwatch_slack::DigestOptions {
         post_when_clear: digest.post_when_clear,
         time_zone_label: digest.time_zone.name().to_owned(),
+        new_since_last_digest: new,
     };
     let Some(rendered) =
         certwatch_slack::digest(&inventory, app.scan_running(), app.clock.now(), &options)

@@ -20,7 +20,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz));
     if app.signing_secret.is_some() {
-        router = router.route("/slack/commands", post(command));
+        router = router
+            .route("/slack/commands", post(command))
+            .route("/slack/interactions", post(interaction));
     }
     router
         .layer(DefaultBodyLimit::max(MAX_BODY))
@@ -59,28 +61,34 @@ fn unauthorized() -> Response {
     (StatusCode::UNAUTHORIZED, "invalid request signature\n").into_response()
 }
 
-async fn command(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
+/// The body of a request from Slack, once its signature is verified; otherwise the answer
+/// (413, 400, 404 without a signing secret, 401), and nothing else happens.
+fn verified(
+    app: &App,
+    headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Response {
+) -> Result<Bytes, Box<Response>> {
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             tracing::warn!("refused a request body over {MAX_BODY} bytes");
-            return (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body over {MAX_BODY} bytes: not a Slack slash command\n"),
-            )
-                .into_response();
+            return Err(Box::new(
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    format!("request body over {MAX_BODY} bytes: not a Slack request\n"),
+                )
+                    .into_response(),
+            ));
         }
         Err(rejection) => {
             tracing::warn!("refused an unreadable request body: {rejection}");
-            return (StatusCode::BAD_REQUEST, "unreadable request body\n").into_response();
+            return Err(Box::new(
+                (StatusCode::BAD_REQUEST, "unreadable request body\n").into_response(),
+            ));
         }
     };
     let Some(secret) = app.signing_secret.as_deref() else {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(Box::new(StatusCode::NOT_FOUND.into_response()));
     };
     let header = |name: &str| {
         headers
@@ -88,24 +96,63 @@ async fn command(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
-    let verified = certwatch_slack::verify(
+    let checked = certwatch_slack::verify(
         secret,
         header("x-slack-request-timestamp"),
         &body,
         header("x-slack-signature"),
         app.clock.now().timestamp(),
     );
-    if let Err(e) = verified {
-        tracing::warn!("rejected a slash command: {e}");
-        return unauthorized();
+    match checked {
+        Ok(()) => Ok(body),
+        Err(e) => {
+            tracing::warn!("rejected a request that claims to come from Slack: {e}");
+            Err(Box::new(unauthorized()))
+        }
     }
+}
+
+async fn command(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match verified(&app, &headers, body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
     let form = certwatch_slack::parse_form(&body);
-    let reply = app.answer(&Incoming {
-        team_id: form.team_id,
-        channel_id: form.channel_id,
-        user_id: form.user_id,
-        text: form.text,
-        response_url: Some(form.response_url).filter(|u| !u.is_empty()),
-    });
+    let reply = app
+        .answer(&Incoming {
+            team_id: form.team_id,
+            channel_id: form.channel_id,
+            user_id: form.user_id,
+            text: form.text,
+            response_url: Some(form.response_url).filter(|u| !u.is_empty()),
+        })
+        .await;
     Json(reply).into_response()
+}
+
+/// A click or a modal submission (the `payload` form field), verified like a command.
+async fn interaction(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match verified(&app, &headers, body) {
+        Ok(body) => body,
+        Err(refused) => return *refused,
+    };
+    let interaction = match certwatch_slack::parse_form_payload(&body) {
+        Ok(interaction) => interaction,
+        Err(e) => {
+            tracing::warn!("an interaction payload certwatch cannot read: {e}");
+            return (StatusCode::BAD_REQUEST, "unreadable interaction payload\n").into_response();
+        }
+    };
+    match super::interact::handle(&app, interaction).await {
+        super::interact::Ack::Empty => StatusCode::OK.into_response(),
+        super::interact::Ack::ModalError(body) => Json(body).into_response(),
+    }
 }

@@ -12,6 +12,7 @@
 mod app;
 mod digest_loop;
 mod http;
+mod interact;
 pub mod ports;
 mod scan_loop;
 mod slack;

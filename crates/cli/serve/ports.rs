@@ -81,4 +81,42 @@ pub trait SlackApi: Send + Sync + 'static {
     /// A delayed reply through a slash command's response_url. Failures are logged, not
     /// returned: nobody is waiting for them.
     fn respond<'a>(&'a self, response_url: &'a str, text: &'a str) -> BoxFuture<'a, ()>;
+
+    /// Posts a message set (the alerts after a scan): the parent, then the rest in its thread.
+    /// Returns the parent's ts.
+    fn post_messages<'a>(
+        &'a self,
+        channel: &'a str,
+        messages: &'a Digest,
+    ) -> BoxFuture<'a, Result<String>>;
+
+    /// An ephemeral reply with blocks through an interaction's or a command's response_url.
+    fn respond_reply<'a>(
+        &'a self,
+        response_url: &'a str,
+        reply: &'a certwatch_slack::Reply,
+    ) -> BoxFuture<'a, ()>;
+
+    /// `views.open` with a click's trigger_id.
+    fn open_view<'a>(
+        &'a self,
+        trigger_id: &'a str,
+        view: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>>;
+
+    /// One of the bot's messages as Slack has it (`conversations.history` at its ts), with its
+    /// blocks; `None` if it is not there.
+    fn fetch_message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>>>;
+
+    /// `chat.update` of one of the bot's messages: new blocks, and text for notifications.
+    fn update_message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+        message: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>>;
 }

@@ -26,6 +26,7 @@ pub async fn scan_once(app: &App) {
     app.set_scan_running(true);
     tracing::info!("scan started");
     let previous = app.inventory();
+    let previous_scan = previous.last_scan;
     let now = app.clock.now();
     let result = tokio::select! {
         result = app.scanner.scan(now, previous) => result,
@@ -39,12 +40,14 @@ pub async fn scan_once(app: &App) {
         Ok(report) => {
             let stats = report.stats.clone();
             let failures = report.failures.len();
-            match app
-                .with_store(move |store| store.record_scan_owned(report))
-                .await
-            {
-                Ok(inventory) => {
-                    app.set_inventory(inventory);
+            let first = previous_scan.is_none();
+            match app.with_store(move |store| store.merge_scan(report)).await {
+                Ok(merged) => {
+                    app.set_inventory(merged.inventory);
+                    if !first {
+                        // The first scan into a store is all new: the digest says it.
+                        post_alerts(app, &merged.changes).await;
+                    }
                     tracing::info!(
                         accounts = stats.accounts,
                         targets = stats.targets,
@@ -74,5 +77,31 @@ pub async fn scan_once(app: &App) {
         for url in waiters {
             slack.respond(&url, &message).await;
         }
+    }
+}
+
+/// Posts what changed (at or above `slack.alerts.min_urgency`) as one message set; nothing
+/// changed, nothing posted. A failed post is logged: the next digest still has it.
+async fn post_alerts(app: &App, changes: &certwatch_core::Changes) {
+    let (Some(alerts), Some(slack)) = (&app.config.alerts, &app.slack) else {
+        return;
+    };
+    let options = certwatch_slack::AlertOptions {
+        min_urgency: alerts.min_urgency,
+    };
+    let inventory = app.inventory();
+    let Some(messages) = certwatch_slack::alerts(changes, &inventory, app.clock.now(), &options)
+    else {
+        tracing::info!(changes = changes.changes.len(), "nothing to alert on");
+        return;
+    };
+    match slack.post_messages(&alerts.channel, &messages).await {
+        Ok(ts) => tracing::info!(
+            %ts,
+            channel = %alerts.channel,
+            changes = changes.changes.len(),
+            "alerts posted"
+        ),
+        Err(e) => tracing::error!("posting the alerts failed: {e:#}"),
     }
 }

@@ -125,6 +125,10 @@ codes! {
 }
 
 impl Code {
+    /// The terminal codes: a certificate that has one gets no other finding (see `classify`), so
+    /// its earlier findings are hidden, not resolved ([`crate::changes::resolves`]).
+    pub const TERMINAL: &'static [Code] = &[Code::Expired, Code::Revoked];
+
     /// The codes that judge what the network checks (DNS, CAA, TLS) saw; without checks they
     /// never fire.
     pub const NETWORK: &'static [Code] = &[

@@ -11,6 +11,7 @@ pub mod decisions;
 pub mod expiry;
 mod facts;
 mod finding;
+pub mod history;
 mod inventory;
 pub mod order;
 mod policy;
@@ -30,6 +31,7 @@ pub use facts::{
     ValidationMethod, ValidationStatus,
 };
 pub use finding::{Code, Finding, ParseUrgencyError, Urgency};
+pub use history::{CertificateHistory, FindingHistory};
 pub use inventory::Inventory;
 pub use policy::{Policy, PolicyError, RenewalWindow};
 pub use report::{CallTime, CertificateRecord, CheckStats, Failure, Report, Stage, Stats};

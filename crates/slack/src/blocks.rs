@@ -23,6 +23,11 @@ pub(crate) const MAX_FIELDS: usize = 10;
 pub(crate) const MAX_FIELD: usize = 2000;
 /// Elements of a context block.
 pub(crate) const MAX_CONTEXT_ELEMENTS: usize = 10;
+/// Elements of an actions block, a button's text, its value and its action id.
+pub(crate) const MAX_ACTIONS: usize = 25;
+pub(crate) const MAX_BUTTON_TEXT: usize = 75;
+pub(crate) const MAX_BUTTON_VALUE: usize = 2000;
+pub(crate) const MAX_ACTION_ID: usize = 255;
 /// The serialized blocks of one message. Slack answers `msg_blocks_too_long` once the blocks of
 /// a message add up to roughly 13,200 characters, a limit it does not document
 /// (slackapi/bolt-js#2509); 12,000 bytes of JSON stays clear of it.
@@ -148,7 +153,8 @@ pub enum LimitError {
 
 /// Checks a message's blocks against Slack's limits: at most 50 blocks, header text at most 150
 /// characters, section and context text at most 3000, at most 10 fields of at most 2000 each,
-/// at most 10 context elements, no empty text, and the whole under the size Slack accepts.
+/// at most 10 context elements, at most 25 buttons of text at most 75 characters, value at most
+/// 2000 and an action id, no empty text, and the whole under the size Slack accepts.
 /// The transport can call it before posting; the tests call it on everything rendered.
 pub fn check_limits(blocks: &[Value]) -> Result<(), LimitError> {
     if blocks.len() > MAX_BLOCKS {
@@ -210,6 +216,30 @@ fn check_block(index: usize, block: &Value) -> Result<(), LimitError> {
             check_parts(elements, MAX_CONTEXT_ELEMENTS)?;
             elements.iter().try_for_each(|e| check_text(e, MAX_SECTION))
         }
+        Some("actions") => {
+            let elements = block["elements"].as_array().map_or(&[][..], Vec::as_slice);
+            check_parts(elements, MAX_ACTIONS)?;
+            elements.iter().try_for_each(|e| {
+                check_text(&e["text"], MAX_BUTTON_TEXT)?;
+                let value = e["value"].as_str().unwrap_or_default().chars().count();
+                let id = e["action_id"].as_str().unwrap_or_default().chars().count();
+                if value > MAX_BUTTON_VALUE {
+                    return Err(LimitError::Text {
+                        index,
+                        chars: value,
+                        limit: MAX_BUTTON_VALUE,
+                    });
+                }
+                if id == 0 || id > MAX_ACTION_ID {
+                    return Err(LimitError::Text {
+                        index,
+                        chars: id,
+                        limit: MAX_ACTION_ID,
+                    });
+                }
+                Ok(())
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -248,6 +278,8 @@ pub fn blocks_to_text(blocks: &[Value]) -> String {
                 out.push(elements.join(" | "));
             }
             Some("divider") => out.push("-----".to_owned()),
+            // Buttons: nothing to click in a terminal.
+            Some("actions") => {}
             _ => {}
         }
     }

@@ -1,12 +1,20 @@
-//! The bot's decisions, apart from any transport: whether a slash command is answered at all
-//! (workspace, channel), who may start a scan, what every other command gets, and what the bot
-//! says when a scan ends or something fails on its side.
+//! The bot's decisions, apart from any transport: whether a slash command or a click is answered
+//! at all (workspace, channel), who may start a scan, who may snooze, acknowledge or unsnooze,
+//! what every other command gets, and what the bot says when a scan ends or something fails on
+//! its side.
 //!
-//! The runtime hands in a command and the inventory it holds and carries out the [`Answer`];
-//! a refusal never says more than that the command is not answered there, and an internal error
-//! reaches Slack only as an apology with an id that the log line carrying the detail repeats.
+//! The runtime hands in a command (or an interaction) and the inventory it holds and carries out
+//! the [`Answer`] (or [`Click`]); a refusal never says more than that the command is not
+//! answered there or who may use it, and an internal error reaches Slack only as an apology with
+//! an id that the log line carrying the detail repeats. A refused decision writes nothing: the
+//! refusal comes before any [`Decide`] exists.
+
+mod clicks;
+
+pub use clicks::{click, submit, Click};
 
 use crate::command::{parse, Command};
+use crate::decide::{self, Ask, Decide, Found, Wanted};
 use crate::render::{self, Reply};
 use certwatch_core::{Inventory, Stats};
 use chrono::{DateTime, Utc};
@@ -18,8 +26,18 @@ pub struct Access {
     pub team_id: Option<String>,
     /// Channels where commands are answered; empty: every channel.
     pub channel_ids: Vec<String>,
-    /// Users who may start a scan.
+    /// Users who may start a scan (and snooze, acknowledge, unsnooze).
     pub admin_user_ids: Vec<String>,
+    /// Users who may snooze, acknowledge and unsnooze certificates.
+    pub responder_user_ids: Vec<String>,
+}
+
+impl Access {
+    /// Whether `user_id` may snooze, acknowledge or unsnooze: a responder or an admin.
+    pub fn may_decide(&self, user_id: &str) -> bool {
+        self.responder_user_ids.iter().any(|u| u == user_id)
+            || self.admin_user_ids.iter().any(|u| u == user_id)
+    }
 }
 
 /// A slash command, from either transport.
@@ -41,6 +59,13 @@ pub enum Answer {
     /// An admin asked for a scan: start one (or say one is running) and reply with
     /// [`render::scan_started`] or [`render::scan_already_running`].
     Scan,
+    /// A responder decided: append [`Decide::audit_entry`] to the audit trail, put
+    /// `decision` in force on `arn` (or remove the one in force when `None`), then reply with
+    /// [`render::decided`]. If the store fails, nothing is in force: reply with [`apology`].
+    Decide(Box<Decide>),
+    /// `/certs show` of a certificate in the inventory: load its history from the store and
+    /// reply with [`render::show_with_history`] (or, without a store, an empty history).
+    Show { arn: String, public: bool },
 }
 
 /// Why a command was not answered (for the log; the user sees only [`Refusal::reply`]).
@@ -49,6 +74,8 @@ pub enum Refusal {
     OtherWorkspace,
     OtherChannel,
     NotAdmin,
+    /// Snooze, acknowledge or unsnooze from someone who is neither a responder nor an admin.
+    NotResponder,
 }
 
 impl Refusal {
@@ -58,20 +85,22 @@ impl Refusal {
             // Which channels it does answer in is not for everyone in the workspace to learn.
             Refusal::OtherChannel => Reply::note("certwatch does not answer in this channel."),
             Refusal::NotAdmin => render::scan_denied(),
+            Refusal::NotResponder => render::not_responder(),
         }
     }
 }
 
 /// Whether `cmd` may be answered where it was sent.
 pub fn gate(access: &Access, cmd: &Incoming) -> Result<(), Refusal> {
-    if access
-        .team_id
-        .as_ref()
-        .is_some_and(|team| *team != cmd.team_id)
-    {
+    gate_at(access, &cmd.team_id, &cmd.channel_id)
+}
+
+/// Whether anything from workspace `team_id`, channel `channel_id` may be answered.
+pub(crate) fn gate_at(access: &Access, team_id: &str, channel_id: &str) -> Result<(), Refusal> {
+    if access.team_id.as_ref().is_some_and(|team| team != team_id) {
         return Err(Refusal::OtherWorkspace);
     }
-    if !access.channel_ids.is_empty() && !access.channel_ids.contains(&cmd.channel_id) {
+    if !access.channel_ids.is_empty() && !access.channel_ids.iter().any(|c| c == channel_id) {
         return Err(Refusal::OtherChannel);
     }
     Ok(())
@@ -91,18 +120,60 @@ pub fn answer(
         Ok(request) => request,
         Err(e) => return Ok(Answer::Reply(render::parse_error(&e))),
     };
-    if request.command == Command::Scan {
-        if !access.admin_user_ids.contains(&cmd.user_id) {
-            return Err(Refusal::NotAdmin);
+    let (target, wanted, reason) = match &request.command {
+        Command::Scan => {
+            if !access.admin_user_ids.contains(&cmd.user_id) {
+                return Err(Refusal::NotAdmin);
+            }
+            return Ok(Answer::Scan);
         }
-        return Ok(Answer::Scan);
+        Command::Show(query) => {
+            // Found: the runtime adds the history. Not found (or ambiguous): the plain reply
+            // says so.
+            if let Found::One(record) = decide::find(inventory, query) {
+                return Ok(Answer::Show {
+                    arn: record.facts.arn.clone(),
+                    public: request.public,
+                });
+            }
+            return Ok(Answer::Reply(render::reply(
+                &request,
+                inventory,
+                scan_running,
+                now,
+            )));
+        }
+        Command::Snooze {
+            target,
+            until,
+            reason,
+        } => (target, Wanted::Snooze(*until), reason.as_str()),
+        Command::Ack { target, reason } => (target, Wanted::Acknowledge, reason.as_str()),
+        Command::Unsnooze(target) => (target, Wanted::Unsnooze, ""),
+        _ => {
+            return Ok(Answer::Reply(render::reply(
+                &request,
+                inventory,
+                scan_running,
+                now,
+            )))
+        }
+    };
+    if !access.may_decide(&cmd.user_id) {
+        return Err(Refusal::NotResponder);
     }
-    Ok(Answer::Reply(render::reply(
-        &request,
-        inventory,
-        scan_running,
-        now,
-    )))
+    let ask = Ask {
+        target,
+        wanted,
+        reason,
+        by: &cmd.user_id,
+        channel: &cmd.channel_id,
+        public: request.public,
+    };
+    Ok(match decide::decide(inventory, &ask, now) {
+        Ok(decide) => Answer::Decide(Box::new(decide)),
+        Err(reply) => Answer::Reply(reply),
+    })
 }
 
 /// The reply when something failed on certwatch's side: no detail, only an id to find it in
@@ -150,15 +221,16 @@ fn count(n: u64, noun: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::render::ResponseType;
 
-    fn access() -> Access {
+    pub(super) fn access() -> Access {
         Access {
             team_id: Some("T1".to_owned()),
             channel_ids: vec!["C1".to_owned(), "C2".to_owned()],
             admin_user_ids: vec!["UADMIN".to_owned()],
+            responder_user_ids: vec!["URESP".to_owned()],
         }
     }
 
@@ -215,9 +287,84 @@ mod tests {
             Refusal::OtherWorkspace,
             Refusal::OtherChannel,
             Refusal::NotAdmin,
+            Refusal::NotResponder,
         ] {
             assert_eq!(refusal.reply().response_type, ResponseType::Ephemeral);
         }
+    }
+
+    /// The small fixture, asked about by `user` in channel C1.
+    fn decide_as(user: &str, text: &str) -> Result<Answer, Refusal> {
+        let fixture = crate::fixtures::small();
+        answer(
+            &access(),
+            &cmd("T1", "C1", user, text),
+            &fixture.inventory,
+            false,
+            fixture.now,
+        )
+    }
+
+    pub(super) const PAY: &str = "5eed0000-0000-4000-8000-000000000005";
+
+    #[test]
+    fn only_responders_and_admins_decide() {
+        for text in [
+            format!("snooze {PAY} 7d moving to DNS"),
+            format!("ack {PAY} ours"),
+            format!("unsnooze {PAY}"),
+        ] {
+            assert_eq!(
+                decide_as("USOMEONE", &text),
+                Err(Refusal::NotResponder),
+                "{text}"
+            );
+            // The channel gate comes first.
+            let fixture = crate::fixtures::small();
+            assert_eq!(
+                answer(
+                    &access(),
+                    &cmd("T1", "C9", "URESP", &text),
+                    &fixture.inventory,
+                    false,
+                    fixture.now
+                ),
+                Err(Refusal::OtherChannel)
+            );
+        }
+        for user in ["URESP", "UADMIN"] {
+            let Ok(Answer::Decide(decide)) = decide_as(user, &format!("snooze {PAY} 7d moving"))
+            else {
+                panic!("{user} may snooze");
+            };
+            assert_eq!(decide.by, user);
+            assert_eq!(decide.channel, "C1");
+        }
+        // Anyone may read.
+        assert!(matches!(
+            decide_as("USOMEONE", "snoozed"),
+            Ok(Answer::Reply(_))
+        ));
+        // A parse error is a reply, whoever asks.
+        assert!(matches!(
+            decide_as("USOMEONE", &format!("snooze {PAY} soon x")),
+            Ok(Answer::Reply(_))
+        ));
+    }
+
+    #[test]
+    fn show_of_a_known_certificate_asks_for_its_history() {
+        assert_eq!(
+            decide_as("USOMEONE", &format!("show {PAY} public")),
+            Ok(Answer::Show {
+                arn: format!("arn:aws:acm:us-east-1:222222222222:certificate/{PAY}"),
+                public: true
+            })
+        );
+        assert!(matches!(
+            decide_as("USOMEONE", "show nothing-like-it"),
+            Ok(Answer::Reply(_))
+        ));
     }
 
     #[test]

@@ -5,8 +5,14 @@
 //! that says what to type instead: the closest subcommand, the argument that is missing, the
 //! valid finding codes. [`SUBCOMMANDS`] is the one list that parsing hints and help share.
 
+mod decide;
+mod suggest;
+
+pub use decide::{Until, MAX_REASON_CHARS, MAX_SNOOZE_DAYS};
+
 use certwatch_core::Code;
 use std::str::FromStr;
+use suggest::suggest;
 
 /// The slash command as users type it.
 pub const SLASH: &str = "/certs";
@@ -35,6 +41,19 @@ pub enum Command {
     Failures,
     /// `/certs scan`: start a scan now. The transport decides whether the user may.
     Scan,
+    /// `/certs snooze ARN|ID 7d|2w|YYYY-MM-DD REASON…`: leave the certificate out of the digest
+    /// and the alerts until then (never past its NotAfter, never once it is urgent).
+    Snooze {
+        target: String,
+        until: Until,
+        reason: String,
+    },
+    /// `/certs ack ARN|ID REASON…`: "we own it": out of the digest until its findings change.
+    Ack { target: String, reason: String },
+    /// `/certs unsnooze ARN|ID`: remove the snooze or acknowledgement in force.
+    Unsnooze(String),
+    /// `/certs snoozed`: the decisions in force: who, when, until, why.
+    Snoozed,
 }
 
 /// A parsed command and where its answer goes.
@@ -102,6 +121,32 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         about: "accounts and regions the latest scan could not read",
     },
     Subcommand {
+        name: "snooze",
+        argument: "ARN|ID 7d|2w|YYYY-MM-DD REASON…",
+        example: "/certs snooze 8b979818-ecf4-8eff-4e9e-c049945f037b 2w moving to DNS validation, OPS-123",
+        about: "leave a certificate out of the digest and the alerts until then (never past its \
+                NotAfter; it comes back once urgent). For responders and admins",
+    },
+    Subcommand {
+        name: "ack",
+        argument: "ARN|ID REASON…",
+        example: "/certs ack 8b979818-ecf4-8eff-4e9e-c049945f037b the payments team re-imports it",
+        about: "acknowledge: \"we own it\", out of the digest until its findings change or it \
+                becomes urgent. For responders and admins",
+    },
+    Subcommand {
+        name: "unsnooze",
+        argument: "ARN|ID",
+        example: "/certs unsnooze 8b979818-ecf4-8eff-4e9e-c049945f037b",
+        about: "end a snooze or acknowledgement now. For responders and admins",
+    },
+    Subcommand {
+        name: "snoozed",
+        argument: "",
+        example: "/certs snoozed",
+        about: "the snoozes and acknowledgements: who, when, until, why, and whether each still hides its certificate",
+    },
+    Subcommand {
         name: "scan",
         argument: "",
         example: "/certs scan",
@@ -142,6 +187,13 @@ pub enum ParseError {
     BadNumber { text: String },
     #[error("unknown finding code `{text}`; the codes are {}", code_list())]
     UnknownCode { text: String },
+    #[error("`{text}` is not a duration or a date: use {expected}")]
+    BadDuration {
+        text: String,
+        expected: &'static str,
+    },
+    #[error("a reason of at most {MAX_REASON_CHARS} characters, please (this one has {chars})")]
+    ReasonTooLong { chars: usize },
     #[error("`/certs {subcommand}` takes {takes}, not `{extra}`")]
     UnexpectedArgument {
         subcommand: &'static str,
@@ -197,6 +249,10 @@ fn parse_words(words: &[&str]) -> Result<Command, ParseError> {
         "help" => Ok(Command::Help),
         "failures" => none(args, "failures", Command::Failures),
         "scan" => none(args, "scan", Command::Scan),
+        "snoozed" => none(args, "snoozed", Command::Snoozed),
+        "snooze" => decide::snooze(args),
+        "ack" => decide::ack(args),
+        "unsnooze" => one(args, "unsnooze", "a certificate ARN or id").map(Command::Unsnooze),
         "expiring" => match args {
             [] => Ok(Command::Expiring {
                 days: DEFAULT_EXPIRING_DAYS,
@@ -260,77 +316,6 @@ fn missing(name: &'static str, what: &'static str) -> ParseError {
         what,
         example: subcommand(name).example,
     }
-}
-
-/// A command to try instead of an unknown subcommand: the argument typed without its
-/// subcommand (`/certs IMPORTED` → `/certs code IMPORTED`), or the closest subcommand.
-fn suggest(word: &str, args: &[&str]) -> Option<String> {
-    let command = |name: &str, rest: &[&str]| {
-        let mut text = format!("{SLASH} {name}");
-        for arg in rest {
-            text.push(' ');
-            text.push_str(arg);
-        }
-        text
-    };
-    if args.is_empty() {
-        if let Ok(code) = Code::from_str(word) {
-            return Some(command("code", &[code.as_str()]));
-        }
-        let bare = if word.starts_with("arn:") || is_certificate_id(word) {
-            Some("show")
-        } else if word.len() == 12 && word.bytes().all(|b| b.is_ascii_digit()) {
-            Some("account")
-        } else if word.parse::<u32>().is_ok() {
-            Some("expiring")
-        } else if word.contains('.') {
-            Some("domain")
-        } else {
-            None
-        };
-        if let Some(name) = bare {
-            return Some(command(name, &[word]));
-        }
-    }
-    let word = word.to_ascii_lowercase();
-    let prefixed: Vec<&Subcommand> = SUBCOMMANDS
-        .iter()
-        .filter(|s| word.len() >= 2 && s.name.starts_with(&word))
-        .collect();
-    let closest = match prefixed.as_slice() {
-        [only] => Some(*only),
-        _ => SUBCOMMANDS
-            .iter()
-            .map(|s| (edit_distance(&word, s.name), s))
-            .filter(|(d, _)| *d <= 2)
-            .min_by_key(|(d, _)| *d)
-            .map(|(_, s)| s),
-    }?;
-    Some(command(closest.name, args))
-}
-
-/// A UUID, the shape of ACM certificate ids.
-fn is_certificate_id(word: &str) -> bool {
-    word.len() == 36
-        && word.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// Undoes Slack's encoding of slash command text: `&`, `<`, `>` arrive as entities, and when
@@ -412,6 +397,25 @@ mod tests {
             ),
             ("failures", ok(Failures)),
             ("scan", ok(Scan)),
+            ("snoozed", ok(Snoozed)),
+            ("unsnooze 5eed", ok(Unsnooze("5eed".into()))),
+            (
+                "snooze 5eed 7d moving to  DNS",
+                ok(Snooze { target: "5eed".into(), until: Until::Days(7), reason: "moving to DNS".into() }),
+            ),
+            (
+                "SNOOZE 5eed 2W R&amp;D &lt;owns&gt; it",
+                ok(Snooze { target: "5eed".into(), until: Until::Days(14), reason: "R&D <owns> it".into() }),
+            ),
+            (
+                "snooze arn:aws:acm:x 2026-12-13 ticket <https://t.example/OPS-1|OPS-1>",
+                ok(Snooze {
+                    target: "arn:aws:acm:x".into(),
+                    until: Until::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, 13).expect("a date")),
+                    reason: "ticket OPS-1".into(),
+                }),
+            ),
+            ("ack 5eed we own it", ok(Ack { target: "5eed".into(), reason: "we own it".into() })),
         ];
         for (text, expected) in cases {
             check(text, expected.clone());
@@ -439,6 +443,31 @@ mod tests {
             ("domain public", ok(Domain("public".into()))),
             ("show public", ok(Show("public".into()))),
             ("failures public", public(Failures)),
+            ("snoozed public", public(Snoozed)),
+            (
+                "ack 5eed ours public",
+                public(Ack {
+                    target: "5eed".into(),
+                    reason: "ours".into(),
+                }),
+            ),
+            // A one-word reason "public" is the reason.
+            (
+                "ack 5eed public",
+                ok(Ack {
+                    target: "5eed".into(),
+                    reason: "public".into(),
+                }),
+            ),
+            (
+                "snooze 5eed 7d public",
+                ok(Snooze {
+                    target: "5eed".into(),
+                    until: Until::Days(7),
+                    reason: "public".into(),
+                }),
+            ),
+            ("unsnooze public", ok(Unsnooze("public".into()))),
         ];
         for (text, expected) in cases {
             check(text, expected.clone());
@@ -493,6 +522,51 @@ mod tests {
             ("domain a.example b.example", "`/certs domain` takes one argument, not `b.example`"),
             ("failures now", "`/certs failures` takes no argument, not `now`"),
             ("scan all", "`/certs scan` takes no argument, not `all`"),
+            ("snoozed all", "`/certs snoozed` takes no argument, not `all`"),
+            ("snoze 5eed 7d x", "unknown subcommand `snoze`: did you mean `/certs snooze 5eed 7d x`?"),
+            ("unsnoze 5eed", "unknown subcommand `unsnoze`: did you mean `/certs unsnooze 5eed`?"),
+            ("ak 5eed x", "unknown subcommand `ak`: did you mean `/certs ack 5eed x`?"),
+            (
+                "snooze",
+                "`/certs snooze` needs a certificate ARN or id, how long and a reason, e.g. `/certs snooze 8b979818-ecf4-8eff-4e9e-c049945f037b 2w moving to DNS validation, OPS-123`",
+            ),
+            (
+                "snooze 5eed",
+                "`/certs snooze` needs how long (`7d`, `2w` or `YYYY-MM-DD`) and a reason, e.g. `/certs snooze 8b979818-ecf4-8eff-4e9e-c049945f037b 2w moving to DNS validation, OPS-123`",
+            ),
+            (
+                "snooze 5eed 7d",
+                "`/certs snooze` needs a reason, e.g. `/certs snooze 8b979818-ecf4-8eff-4e9e-c049945f037b 2w moving to DNS validation, OPS-123`",
+            ),
+            (
+                "snooze 5eed soon",
+                "`soon` is not a duration or a date: use `7d`, `2w` (at most 365 days) or a date like `2026-12-13`",
+            ),
+            (
+                "snooze 5eed moving to DNS",
+                "`moving` is not a duration or a date: use `7d`, `2w` (at most 365 days) or a date like `2026-12-13`",
+            ),
+            (
+                "snooze 5eed 400d too long",
+                "`400d` is not a duration or a date: use `7d`, `2w` (at most 365 days) or a date like `2026-12-13`",
+            ),
+            (
+                "snooze 5eed 2026-02-30 no such day",
+                "`2026-02-30` is not a duration or a date: use `7d`, `2w` (at most 365 days) or a date like `2026-12-13`",
+            ),
+            (
+                "ack",
+                "`/certs ack` needs a certificate ARN or id and a reason, e.g. `/certs ack 8b979818-ecf4-8eff-4e9e-c049945f037b the payments team re-imports it`",
+            ),
+            (
+                "ack 5eed",
+                "`/certs ack` needs a reason, e.g. `/certs ack 8b979818-ecf4-8eff-4e9e-c049945f037b the payments team re-imports it`",
+            ),
+            (
+                "unsnooze",
+                "`/certs unsnooze` needs a certificate ARN or id, e.g. `/certs unsnooze 8b979818-ecf4-8eff-4e9e-c049945f037b`",
+            ),
+            ("unsnooze a b", "`/certs unsnooze` takes one argument, not `b`"),
             (
                 "code BOGUS",
                 "unknown finding code `BOGUS`; the codes are EXPIRED, REVOKED, IMPORTED, RENEWAL_FAILED, CAA_BLOCKED, PRIVATE_CA_ERROR, DOMAIN_BLOCKED, PENDING_VALIDATION_DNS, PENDING_VALIDATION_EMAIL, PENDING_VALIDATION_HTTP, NOT_IN_USE, EMAIL_VALIDATION, RENEWAL_NOT_STARTED, RENEWAL_STALLED, REQUEST_STUCK, VALIDATION_RECORD_MISSING, VALIDATION_RECORD_WRONG, CAA_FORBIDS_AMAZON, NAME_UNRESOLVABLE, ENDPOINT_UNREACHABLE, SERVED_STALE",
@@ -501,13 +575,10 @@ mod tests {
         for (text, expected) in cases {
             check(text, Err(expected));
         }
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("expirng", "expiring"), 1);
-        assert_eq!(edit_distance("", "scan"), 4);
-        assert_eq!(edit_distance("acount", "account"), 1);
-        assert_eq!(edit_distance("show", "show"), 0);
+        let long = format!("ack 5eed {}", "é".repeat(MAX_REASON_CHARS + 1));
+        check(
+            &long,
+            Err("a reason of at most 500 characters, please (this one has 501)"),
+        );
     }
 }

@@ -1,30 +1,43 @@
 //! The daily digest: the certificates that need a human (expired, urgent, action), grouped by
-//! urgency, soonest first, each with what to do and a console link.
+//! urgency, soonest first, each with what to do, a console link and buttons (*Snooze 7 days*,
+//! *Acknowledge*, *Details*).
 //!
 //! A large organization does not fit in one Slack message, and a digest that silently stops at
 //! Slack's limits would hide exactly the certificates at the end of the list. So the digest is a
 //! parent message (counts, the most urgent certificates, the footer) plus as many threaded
-//! replies as the rest needs; every certificate that needs action appears exactly once. Only a
-//! single line too long for one block is ever cut, and then the message says so.
+//! replies as the rest needs (`thread`); every certificate that needs action appears
+//! exactly once. Only a single line too long for one block is ever cut, and then the message
+//! says so.
+//!
+//! A certificate a decision hides (snoozed, acknowledged: [`certwatch_core::Visibility::Hidden`] at `now`) is
+//! left out and counted in the footer; one that came back although someone decided
+//! ([`certwatch_core::Visibility::Resurfaced`]) is listed with who decided and why it is back. Entries with a
+//! finding the previous digest did not have are marked *NEW*, and the title counts them.
 
 use crate::blocks::{self, Page, MAX_SECTION};
+use crate::interactive;
 use crate::inventory::{entries, Entry};
 use crate::mrkdwn::{self, plural};
 use crate::render::scan_status;
+use crate::thread::{Item, Names, Thread};
 use certwatch_core::order::most_urgent_first;
-use certwatch_core::{Inventory, Urgency};
+use certwatch_core::{Code, DecisionKind, Inventory, Urgency};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
 /// How the digest is posted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DigestOptions {
     /// When nothing needs action: post a short all-clear (`true`) or nothing (`false`).
     pub post_when_clear: bool,
     /// The time zone the digest is scheduled in, e.g. `Europe/Berlin`, shown in the footer.
     pub time_zone_label: String,
+    /// The findings (certificate ARN, code) the previous digest did not list, which the runtime
+    /// finds in the store's finding history: entries with one are marked *NEW*. Empty: nothing
+    /// is marked (the first digest, or nothing new).
+    pub new_since_last_digest: BTreeSet<(String, Code)>,
 }
 
 /// One Slack message: fallback text (for notifications) and blocks.
@@ -34,23 +47,28 @@ pub struct Message {
     pub blocks: Vec<Value>,
 }
 
-/// The digest: post `parent`, then each of `replies` in its thread, in order.
+/// A message set (the digest, the alerts after a scan): post `parent`, then each of `replies`
+/// in its thread, in order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Digest {
     pub parent: Message,
     pub replies: Vec<Message>,
-    /// Some certificate's line was too long for one block and was cut (its message says so).
+    /// Some entry was too long for one block and was cut (its message says so).
     pub shortened: bool,
 }
 
 /// A latest scan older than this is called out: scheduled scans may be failing.
 const OLD_SCAN: Duration = Duration::hours(36);
 
-/// Room for a note (continuation, shortened, part label).
-const NOTE_BYTES: usize = 400;
-
 const SHORTENED_NOTE: &str =
     "Some entries were shortened to fit Slack's limits: `/certs show ID` has the full text.";
+
+const NAMES: Names = Names {
+    label: "ACM certificates digest",
+    one: "certificate",
+    many: "certificates",
+    shortened_note: SHORTENED_NOTE,
+};
 
 /// The groups, in order, with what each means.
 const GROUPS: [(Urgency, &str, &str); 3] = [
@@ -67,6 +85,46 @@ const GROUPS: [(Urgency, &str, &str); 3] = [
     ),
 ];
 
+/// How many certificates needing action decisions hide: snoozed, acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Hidden {
+    pub snoozed: usize,
+    pub acknowledged: usize,
+}
+
+impl Hidden {
+    pub fn of(entries: &[Entry<'_>]) -> Hidden {
+        let mut hidden = Hidden::default();
+        for (decision, _) in entries
+            .iter()
+            .filter(|e| e.hidden())
+            .filter_map(|e| e.decision)
+        {
+            match decision.kind {
+                DecisionKind::Snooze { .. } => hidden.snoozed += 1,
+                DecisionKind::Acknowledge => hidden.acknowledged += 1,
+            }
+        }
+        hidden
+    }
+
+    pub fn total(self) -> usize {
+        self.snoozed + self.acknowledged
+    }
+
+    /// "4 snoozed, 2 acknowledged: `/certs snoozed`"; `None` when nothing is hidden.
+    pub fn footer(self) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.snoozed > 0 {
+            parts.push(format!("{} snoozed", self.snoozed));
+        }
+        if self.acknowledged > 0 {
+            parts.push(format!("{} acknowledged", self.acknowledged));
+        }
+        (!parts.is_empty()).then(|| format!("{}: `/certs snoozed`", parts.join(", ")))
+    }
+}
+
 /// The digest of `inv` at `now` (`scan_running`: whether a scan is under way, which the footer
 /// mentions), or `None` when nothing needs action and `post_when_clear` is false.
 pub fn digest(
@@ -76,20 +134,29 @@ pub fn digest(
     opts: &DigestOptions,
 ) -> Option<Digest> {
     let entries = entries(inv, now);
-    let acting: Vec<Entry<'_>> = entries
+    let (hidden, acting): (Vec<Entry<'_>>, Vec<Entry<'_>>) = entries
         .iter()
         .filter(|e| e.needs_action())
         .copied()
-        .collect();
+        .partition(Entry::hidden);
+    let hidden = Hidden::of(&hidden);
     let mut tail = Vec::new();
     if let Some(warning) = old_scan_warning(inv, now) {
         tail.push(blocks::section(&warning));
     }
-    tail.push(footer(inv, scan_running, opts));
+    tail.push(footer(inv, scan_running, opts, hidden));
     if acting.is_empty() {
-        return opts.post_when_clear.then(|| all_clear(inv, &entries, tail));
+        return opts
+            .post_when_clear
+            .then(|| all_clear(inv, &entries, hidden, tail));
     }
 
+    let is_new = |e: &Entry<'_>| {
+        e.record.findings.iter().any(|f| {
+            opts.new_since_last_digest
+                .contains(&(e.record.facts.arn.clone(), f.code.clone()))
+        })
+    };
     let count = |u: Urgency| acting.iter().filter(|e| e.urgency == Some(u)).count();
     let counts: Vec<String> = GROUPS
         .iter()
@@ -97,17 +164,16 @@ pub fn digest(
         .filter(|(n, _)| *n > 0)
         .map(|(n, name)| format!("{n} {name}"))
         .collect();
-    let title = format!("ACM certificates needing a human: {}", counts.join(", "));
+    let mut title = format!("ACM certificates needing a human: {}", counts.join(", "));
+    let new = acting.iter().filter(|e| is_new(e)).count();
+    if new > 0 {
+        title.push_str(&format!(" ({new} new since the last digest)"));
+    }
     let mut head = Page::new();
     head.push(blocks::header(&title));
-    head.push(blocks::context(&[overview(&entries, acting.len())]));
+    head.push(blocks::context(&[overview(&entries, acting.len(), hidden)]));
 
-    // The parent keeps room for the continuation and shortened notes and the tail; a reply for
-    // its part label and shortened note.
-    let parent_reserve = (tail.len() + 2, blocks::size(&tail) + 2 * NOTE_BYTES);
-    let reply_reserve = (2, 2 * NOTE_BYTES);
-    let mut first = Part::new(head);
-    let mut rest: Vec<Part> = Vec::new();
+    let mut thread = Thread::new(head, &tail);
     for (urgency, name, about) in GROUPS {
         let mut group: Vec<&Entry<'_>> = acting
             .iter()
@@ -124,103 +190,32 @@ pub fn digest(
                 if continued { ", continued" } else { "" }
             ))
         };
-        let mut needs_heading = true;
-        let mut continued = false;
-        for entry in &group {
-            let (line, cut) = mrkdwn::certificate_line(entry, entry.worst(), MAX_SECTION);
-            let line = blocks::section(&line);
-            loop {
-                let (part, (reserve_blocks, reserve_bytes)) = match rest.last_mut() {
-                    Some(part) => (part, reply_reserve),
-                    None => (&mut first, parent_reserve),
-                };
-                let mut extra = Vec::new();
-                if needs_heading {
-                    extra.push(heading(continued));
+        let items = group
+            .iter()
+            .map(|entry| {
+                let (line, cut) = mrkdwn::certificate_line_marked(
+                    entry,
+                    entry.worst(),
+                    is_new(entry),
+                    MAX_SECTION,
+                );
+                let mut blocks = vec![blocks::section(&line)];
+                blocks.extend(interactive::buttons(&entry.record.facts.arn));
+                Item {
+                    blocks,
+                    count: 1,
+                    shortened: cut,
                 }
-                extra.push(line.clone());
-                // An empty reply takes the line whatever it costs, or this would never end;
-                // a line is at most one section, far below a message's budget.
-                if part.page.fits(&extra, reserve_blocks, reserve_bytes) || part.page.is_empty() {
-                    for block in extra {
-                        part.page.push(block);
-                    }
-                    part.certificates += 1;
-                    part.shortened |= cut;
-                    needs_heading = false;
-                    break;
-                }
-                rest.push(Part::new(Page::new()));
-                needs_heading = true;
-                continued = true;
-            }
-        }
+            })
+            .collect();
+        thread.group(heading, items);
     }
-
-    let total = rest.len() + 1;
-    let shortened = first.shortened || rest.iter().any(|p| p.shortened);
-    let mut parent = first.page.blocks;
-    if !rest.is_empty() {
-        let more = acting.len() - first.certificates;
-        parent.push(blocks::section(&format!(
-            "*Continued in the thread:* {more} more {} in {}.",
-            if more == 1 {
-                "certificate"
-            } else {
-                "certificates"
-            },
-            plural(rest.len(), "reply", "replies")
-        )));
-    }
-    if first.shortened {
-        parent.push(blocks::context(&[SHORTENED_NOTE.to_owned()]));
-    }
-    parent.extend(tail);
-    let replies = rest
-        .into_iter()
-        .enumerate()
-        .map(|(i, part)| {
-            let label = format!("ACM certificates digest, part {} of {total}", i + 2);
-            let mut blocks = vec![blocks::context(std::slice::from_ref(&label))];
-            blocks.extend(part.page.blocks);
-            if part.shortened {
-                blocks.push(blocks::context(&[SHORTENED_NOTE.to_owned()]));
-            }
-            Message {
-                text: label,
-                blocks,
-            }
-        })
-        .collect();
-    Some(Digest {
-        parent: Message {
-            text: title,
-            blocks: parent,
-        },
-        replies,
-        shortened,
-    })
+    Some(thread.finish(title, &NAMES, tail))
 }
 
-/// One message of the digest being filled.
-struct Part {
-    page: Page,
-    certificates: usize,
-    shortened: bool,
-}
-
-impl Part {
-    fn new(page: Page) -> Self {
-        Part {
-            page,
-            certificates: 0,
-            shortened: false,
-        }
-    }
-}
-
-/// "18 of 40 certificates in 5 accounts need action · 4 upcoming · 18 renew by themselves".
-fn overview(entries: &[Entry<'_>], acting: usize) -> String {
+/// "18 of 40 certificates in 5 accounts need action · 3 snoozed or acknowledged · 4 upcoming ·
+/// 18 renew by themselves".
+fn overview(entries: &[Entry<'_>], acting: usize, hidden: Hidden) -> String {
     let accounts: BTreeSet<&str> = entries
         .iter()
         .map(|e| e.record.facts.account_id.as_str())
@@ -230,15 +225,20 @@ fn overview(entries: &[Entry<'_>], acting: usize) -> String {
         .filter(|e| e.urgency == Some(Urgency::Upcoming))
         .count();
     let healthy = entries.iter().filter(|e| e.urgency.is_none()).count();
+    let hidden = match hidden.total() {
+        0 => String::new(),
+        n => format!(" · {n} snoozed or acknowledged"),
+    };
     format!(
-        "{acting} of {} in {} need action · {upcoming} upcoming · {healthy} renew by themselves",
+        "{acting} of {} in {} need action{hidden} · {upcoming} upcoming · {healthy} renew by \
+         themselves",
         plural(entries.len(), "certificate", "certificates"),
         plural(accounts.len(), "account", "accounts"),
     )
 }
 
-/// Scan time, targets scanned, failed targets, the digest's time zone.
-fn footer(inv: &Inventory, scan_running: bool, opts: &DigestOptions) -> Value {
+/// Scan time, targets scanned, failed targets, what decisions hide, the digest's time zone.
+fn footer(inv: &Inventory, scan_running: bool, opts: &DigestOptions, hidden: Hidden) -> Value {
     let stats = &inv.report.stats;
     let scan = scan_status(inv, scan_running);
     let failed = inv.failed_targets();
@@ -255,11 +255,13 @@ fn footer(inv: &Inventory, scan_running: bool, opts: &DigestOptions) -> Value {
             plural(failed, "failed target", "failed targets")
         ));
     }
-    blocks::context(&[
-        scan,
-        scanned,
-        format!("Daily digest ({})", mrkdwn::escape(&opts.time_zone_label)),
-    ])
+    let mut elements = vec![scan, scanned];
+    elements.extend(hidden.footer());
+    elements.push(format!(
+        "Daily digest ({})",
+        mrkdwn::escape(&opts.time_zone_label)
+    ));
+    blocks::context(&elements)
 }
 
 fn old_scan_warning(inv: &Inventory, now: DateTime<Utc>) -> Option<String> {
@@ -274,7 +276,7 @@ fn old_scan_warning(inv: &Inventory, now: DateTime<Utc>) -> Option<String> {
     })
 }
 
-fn all_clear(inv: &Inventory, entries: &[Entry<'_>], tail: Vec<Value>) -> Digest {
+fn all_clear(inv: &Inventory, entries: &[Entry<'_>], hidden: Hidden, tail: Vec<Value>) -> Digest {
     let title = "ACM certificates: nothing needs action";
     let upcoming = entries
         .iter()
@@ -282,6 +284,14 @@ fn all_clear(inv: &Inventory, entries: &[Entry<'_>], tail: Vec<Value>) -> Digest
         .count();
     let text = if entries.is_empty() {
         "No certificates in the inventory.".to_owned()
+    } else if hidden.total() > 0 {
+        format!(
+            "No certificate needs a human today besides the {} snoozed or acknowledged ({} in all: \
+             {} renew by themselves, {upcoming} upcoming).",
+            hidden.total(),
+            plural(entries.len(), "certificate", "certificates"),
+            entries.len() - upcoming - hidden.total(),
+        )
     } else {
         format!(
             "No certificate needs a human today. {}: {} renew by themselves, {upcoming} upcoming \
@@ -315,12 +325,13 @@ mod tests {
     use super::*;
     use crate::fixtures::{self, at, Fixture};
     use crate::{blocks_to_text, check_limits};
-    use certwatch_core::Report;
+    use certwatch_core::{Code, Report};
 
     fn options(post_when_clear: bool) -> DigestOptions {
         DigestOptions {
             post_when_clear,
             time_zone_label: "Europe/Berlin".to_owned(),
+            ..DigestOptions::default()
         }
     }
 
@@ -359,6 +370,74 @@ mod tests {
         let digest = run(&fixtures::demo(), &options(false)).expect("a digest");
         insta::assert_json_snapshot!("digest_demo", digest);
         insta::assert_snapshot!("digest_demo_text", blocks_to_text(&digest.parent.blocks));
+    }
+
+    #[test]
+    fn decisions_hide_mark_and_count() {
+        let fixture = fixtures::decided();
+        let arn = |n: u32, region: &str| {
+            format!("arn:aws:acm:{region}:222222222222:certificate/5eed0000-0000-4000-8000-{n:012}")
+        };
+        let mut opts = options(false);
+        opts.new_since_last_digest = [
+            (arn(2, "us-east-1"), Code::Imported),
+            // Hidden: not listed, not counted.
+            (arn(5, "us-east-1"), Code::NotInUse),
+            // Another certificate's finding.
+            (arn(3, "eu-west-1"), Code::Imported),
+        ]
+        .into_iter()
+        .collect();
+        let digest = run(&fixture, &opts).expect("a digest");
+        insta::assert_json_snapshot!("digest_decisions", digest);
+        let text = blocks_to_text(&digest.parent.blocks);
+        assert!(!text.contains("pay.example.com"), "{text}");
+        assert!(!text.contains("legacy.example.net"), "{text}");
+        for expected in [
+            "ACM certificates needing a human: 2 expired, 1 urgent (1 new since the last digest)",
+            "3 of 9 certificates in 3 accounts need action · 2 snoozed or acknowledged · 2 upcoming",
+            "*URGENT* · *NEW* · `api.example.com`",
+            "*Snoozed* by @U0SNOOZER until 2026-03-06, back because it became urgent: waiting for the vendor's renewed certificate, <OPS-7> & co",
+            "1 snoozed, 1 acknowledged: `/certs snoozed`",
+        ] {
+            assert!(text.contains(expected), "{expected}\n{text}");
+        }
+        assert!(!text.contains("*EXPIRED* · *NEW*"), "{text}");
+        // Each listed certificate carries its three buttons.
+        let json = serde_json::to_string(&digest.parent.blocks).expect("json");
+        for n in [2, 3, 6] {
+            let region = if n == 2 { "us-east-1" } else { "eu-west-1" };
+            assert_eq!(
+                json.matches(&format!("\"value\":\"{}\"", arn(n, region)))
+                    .count(),
+                3
+            );
+        }
+        for id in ["certwatch_snooze_7d", "certwatch_ack", "certwatch_details"] {
+            assert_eq!(json.matches(id).count(), 3, "{id}");
+        }
+    }
+
+    #[test]
+    fn everything_hidden_is_all_clear_or_nothing() {
+        let mut fixture = fixtures::decided();
+        let now = fixture.now;
+        fixture
+            .inventory
+            .report
+            .certificates
+            .retain(|c| c.urgency_at(now).is_none_or(|u| u < Urgency::Urgent));
+        assert_eq!(run(&fixture, &options(false)), None);
+        let digest = run(&fixture, &options(true)).expect("an all-clear");
+        let text = blocks_to_text(&digest.parent.blocks);
+        assert!(
+            text.contains("No certificate needs a human today besides the 2 snoozed or acknowledged (6 certificates in all: 2 renew by themselves, 2 upcoming)."),
+            "{text}"
+        );
+        assert!(
+            text.contains("1 snoozed, 1 acknowledged: `/certs snoozed`"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -464,6 +543,22 @@ mod tests {
             }
         }
         assert_eq!(needing, 400);
+        // …each with its buttons, in the same message as its line.
+        for entry in entries(inv, fixture.now)
+            .iter()
+            .filter(|e| e.needs_action())
+        {
+            let link = format!("{}|console>", entry.record.console_url);
+            let value = format!("\"value\":\"{}\"", entry.record.facts.arn);
+            let text = texts.iter().find(|t| t.contains(&link)).expect("listed");
+            assert_eq!(
+                text.matches(&value).count(),
+                3,
+                "{}",
+                entry.record.facts.arn
+            );
+            assert_eq!(all.matches(&value).count(), 3, "{}", entry.record.facts.arn);
+        }
         positions.sort();
         assert!(
             positions.windows(2).all(|w| w[0].1 >= w[1].1),

@@ -428,3 +428,97 @@ pub fn large(count: usize) -> Fixture {
         now,
     }
 }
+
+/// [`small`] with decisions of every kind in force, as `/certs snoozed` and the digest see them
+/// at its `now` (2026-03-02 09:00):
+///
+/// - `pay.example.com` (action) snoozed until 2026-03-09: hidden;
+/// - `legacy.example.net` (action) acknowledged with the findings it has: hidden;
+/// - `api.example.com` (urgent) snoozed before it became urgent: back, it became urgent;
+/// - `*.example.org` (upcoming) acknowledged before its finding appeared: back, findings changed;
+/// - `etl.example.net` snoozed until 2026-03-01: ran out;
+/// - a certificate no longer in the inventory, snoozed.
+pub fn decided() -> Fixture {
+    use certwatch_core::{Decision, DecisionKind};
+    let mut fixture = small();
+    let arn = |region: &str, account: &str, n: u32| {
+        format!("arn:aws:acm:{region}:{account}:certificate/5eed0000-0000-4000-8000-{n:012}")
+    };
+    let decision = |arn: String, kind, by: &str, when: &str, reason: &str| {
+        let record = fixture
+            .inventory
+            .report
+            .certificates
+            .iter()
+            .find(|r| r.facts.arn == arn);
+        Decision {
+            kind,
+            by: by.to_owned(),
+            at: at(when),
+            reason: reason.to_owned(),
+            channel: "C0CERTS".to_owned(),
+            findings_at: record
+                .map(|r| {
+                    r.findings
+                        .iter()
+                        .map(|f| (f.code.clone(), f.urgency))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            not_after_at: record.and_then(|r| r.facts.not_after),
+            arn,
+        }
+    };
+    let snooze = |until: &str| DecisionKind::Snooze { until: at(until) };
+    let mut api = decision(
+        arn("us-east-1", "222222222222", 2),
+        snooze("2026-03-06T00:00:00Z"),
+        "U0SNOOZER",
+        "2026-02-20T10:15:00Z",
+        "waiting for the vendor's renewed certificate, <OPS-7> & co",
+    );
+    // Decided when it was an action finding; it became urgent since.
+    api.findings_at = vec![(Code::Imported, Urgency::Action)];
+    let mut wildcard = decision(
+        arn("us-east-1", "111111111111", 1),
+        DecisionKind::Acknowledge,
+        "U0ACK",
+        "2026-02-01T08:00:00Z",
+        "R&D owns it",
+    );
+    wildcard.findings_at = Vec::new();
+    let decisions = [
+        decision(
+            arn("us-east-1", "222222222222", 5),
+            snooze("2026-03-09T09:00:00Z"),
+            "U0SNOOZER",
+            "2026-03-02T09:00:00Z",
+            "moving to DNS validation, OPS-123",
+        ),
+        decision(
+            arn("ap-northeast-1", "333333333333", 9),
+            DecisionKind::Acknowledge,
+            "U0ACK",
+            "2026-02-28T16:30:00Z",
+            "data-lake team deletes it this sprint",
+        ),
+        api,
+        wildcard,
+        decision(
+            arn("ap-northeast-1", "333333333333", 7),
+            snooze("2026-03-01T00:00:00Z"),
+            "U0SNOOZER",
+            "2026-02-22T12:00:00Z",
+            "noise",
+        ),
+        decision(
+            arn("us-east-1", "222222222222", 99),
+            snooze("2026-04-01T00:00:00Z"),
+            "U0SNOOZER",
+            "2026-02-25T12:00:00Z",
+            "deleted soon",
+        ),
+    ];
+    fixture.inventory.decisions = decisions.into_iter().map(|d| (d.arn.clone(), d)).collect();
+    fixture
+}

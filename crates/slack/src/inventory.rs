@@ -7,7 +7,7 @@
 //! next scan says so ([`CertificateRecord::urgency_at`]). Lists are in core's order
 //! ([`certwatch_core::order`]).
 
-use certwatch_core::{CertificateRecord, Code, Finding, Inventory, Urgency};
+use certwatch_core::{CertificateRecord, Code, Decision, Finding, Inventory, Urgency, Visibility};
 use chrono::{DateTime, Utc};
 
 /// One certificate as seen at `now`.
@@ -23,6 +23,8 @@ pub(crate) struct Entry<'a> {
     pub urgency: Option<Urgency>,
     /// Set when the certificate was kept from an earlier scan.
     pub last_seen: Option<DateTime<Utc>>,
+    /// The snooze or acknowledgement on it, unless it ran out (then it is like any other).
+    pub decision: Option<(&'a Decision, Visibility)>,
 }
 
 impl<'a> Entry<'a> {
@@ -37,7 +39,21 @@ impl<'a> Entry<'a> {
             days: record.facts.days_to_expiry(now),
             urgency: record.urgency_at(now),
             last_seen,
+            decision: None,
         }
+    }
+
+    /// The entry with the decision in force on it, if any, judged at the entry's `now`.
+    pub fn with_decision(mut self, decision: Option<&'a Decision>) -> Self {
+        self.decision = decision
+            .map(|d| (d, d.visibility(self.record, self.now)))
+            .filter(|(_, v)| *v != Visibility::Lapsed);
+        self
+    }
+
+    /// Whether a decision hides it from the digest and the alerts.
+    pub fn hidden(&self) -> bool {
+        matches!(self.decision, Some((_, Visibility::Hidden)))
     }
 
     /// "expires in 30 days", "expired 12 days ago", "has no expiry date yet": core's words.
@@ -68,7 +84,10 @@ pub(crate) fn entries(inv: &Inventory, now: DateTime<Utc>) -> Vec<Entry<'_>> {
     inv.report
         .certificates
         .iter()
-        .map(|record| Entry::new(record, now, inv.last_seen(&record.facts.arn)))
+        .map(|record| {
+            Entry::new(record, now, inv.last_seen(&record.facts.arn))
+                .with_decision(inv.decisions.get(&record.facts.arn))
+        })
         .collect()
 }
 

@@ -6,7 +6,7 @@
 //! account called `<!channel>` would otherwise ping a whole channel.
 
 use crate::inventory::Entry;
-use certwatch_core::{Finding, Urgency};
+use certwatch_core::{Decision, DecisionKind, Finding, Resurfaced, Urgency, Visibility};
 use chrono::{DateTime, Utc};
 
 const ELLIPSIS: &str = "…";
@@ -60,6 +60,91 @@ pub(crate) fn plain_date(at: DateTime<Utc>) -> String {
 /// `2026-11-28`.
 pub(crate) fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
+}
+
+/// A time people chose: the day alone when it is midnight UTC (`/certs snooze … 2026-12-13`),
+/// otherwise a [`date`] token (`7d` from a moment).
+pub(crate) fn moment(at: DateTime<Utc>) -> String {
+    if at.time() == chrono::NaiveTime::MIN {
+        day(at)
+    } else {
+        date(at)
+    }
+}
+
+/// Whether `id` looks like a Slack id (`U0123ABCD`, `C0123ABCD`): letters and digits only, so
+/// that it can go into a mention without escaping.
+fn slack_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 40 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// A user mention, `<@U0123ABCD>`; anything that is not a Slack id is shown as code.
+pub(crate) fn user(id: &str) -> String {
+    if slack_id(id) {
+        format!("<@{id}>")
+    } else {
+        code(id)
+    }
+}
+
+/// A channel mention, `<#C0123ABCD>`; anything that is not a Slack id is shown as code.
+pub(crate) fn channel(id: &str) -> String {
+    if slack_id(id) {
+        format!("<#{id}>")
+    } else {
+        code(id)
+    }
+}
+
+/// Why a decided certificate is shown again, after "back because".
+pub(crate) fn resurfaced(why: Resurfaced) -> &'static str {
+    match why {
+        Resurfaced::BecameUrgent => "it became urgent",
+        Resurfaced::FindingsChanged => "its findings changed",
+        Resurfaced::Renewed => "it was renewed",
+    }
+}
+
+/// A decision in one line: "*Snoozed* by <@U1> until 2026-12-13: reason", "*Acknowledged* by
+/// <@U1> on 2026-03-02, back because it became urgent: reason". The reason is cut to
+/// `reason_max` bytes.
+pub(crate) fn decision_note(
+    decision: &Decision,
+    visibility: Option<Visibility>,
+    reason_max: usize,
+) -> String {
+    let mut note = match decision.kind {
+        DecisionKind::Snooze { until } => {
+            format!(
+                "*Snoozed* by {} until {}",
+                user(&decision.by),
+                moment(until)
+            )
+        }
+        DecisionKind::Acknowledge => format!(
+            "*Acknowledged* by {} on {}",
+            user(&decision.by),
+            day(decision.at)
+        ),
+    };
+    match visibility {
+        Some(Visibility::Resurfaced(why)) => {
+            note.push_str(&format!(", back because {}", resurfaced(why)));
+        }
+        Some(Visibility::Lapsed) => note.push_str(", ran out"),
+        Some(Visibility::Hidden) | None => {}
+    }
+    let reason = decision.reason.trim();
+    if !reason.is_empty() {
+        note.push_str(": ");
+        note.push_str(&shorten(&escape(&one_line(reason)), reason_max).0);
+    }
+    note
+}
+
+/// Text on one line: whitespace runs (line breaks included) become one space.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// "1 certificate", "3 certificates".
@@ -213,18 +298,41 @@ pub(crate) fn certificate_line(
     finding: Option<&Finding>,
     max: usize,
 ) -> (String, bool) {
+    certificate_line_marked(entry, finding, false, max)
+}
+
+/// A certificate line's first line: "*URGENT* · `promo.example.net` · marketing-web
+/// (567890123456) · us-east-1 · expires in 4 days · <url|console>", with "*NEW*" after the
+/// urgency when `new`.
+pub(crate) fn certificate_top(entry: &Entry<'_>, new: bool) -> String {
     let record = entry.record;
     let facts = &record.facts;
-    let top = format!(
-        "*{}* · {} · {} ({}) · {} · {} · {}",
+    format!(
+        "*{}*{} · {} · {} ({}) · {} · {} · {}",
         label(entry.urgency),
+        if new { " · *NEW*" } else { "" },
         code(facts.display_name()),
         escape(&record.account_name),
         escape(&facts.account_id),
         escape(&facts.region),
         entry.expiry_phrase(),
         link(&record.console_url, "console"),
-    );
+    )
+}
+
+/// The bytes of a decision's reason in a certificate line.
+pub(crate) const LINE_REASON_BYTES: usize = 300;
+
+/// [`certificate_line`], with "*NEW*" after the urgency when `new` (the digest marks what is new
+/// since the previous one).
+pub(crate) fn certificate_line_marked(
+    entry: &Entry<'_>,
+    finding: Option<&Finding>,
+    new: bool,
+    max: usize,
+) -> (String, bool) {
+    let record = entry.record;
+    let top = certificate_top(entry, new);
     let mut tail: Vec<String> = Vec::new();
     let others: Vec<String> = record
         .findings
@@ -240,6 +348,9 @@ pub(crate) fn certificate_line(
             "_Last seen {} (target failed in the latest scan)_",
             date(seen)
         ));
+    }
+    if let Some((decision, visibility)) = entry.decision {
+        tail.push(decision_note(decision, Some(visibility), LINE_REASON_BYTES));
     }
     let (summary, remedy) = match finding {
         Some(f) => (

@@ -6,6 +6,12 @@
 //! narrow the query; nothing is dropped silently. Lists are ordered so the first items are the
 //! ones to act on first.
 
+mod decisions;
+mod history;
+
+pub use decisions::{decided, decision_note, not_responder};
+pub use history::show_with_history;
+
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::command::{Command, ParseError, Request, SLASH, SUBCOMMANDS};
 use crate::inventory::{covers, entries, find_accounts, Entry};
@@ -69,7 +75,9 @@ impl Reply {
 ///
 /// `Command::Scan` belongs to the transport: it decides who may scan, starts the scan and
 /// answers with [`scan_started`], [`scan_denied`] or [`scan_already_running`]. Handed one
-/// anyway, this fails closed: "already running" when one is, otherwise "not allowed".
+/// anyway, this fails closed: "already running" when one is, otherwise "not allowed". So do
+/// snooze, ack and unsnooze, which `bot` turns into a `Decide` for the runtime to write:
+/// handed one, this answers [`not_responder`] and nothing is written.
 pub fn reply(request: &Request, inv: &Inventory, scan_running: bool, now: DateTime<Utc>) -> Reply {
     let status = scan_status(inv, scan_running);
     let (text, blocks) = match &request.command {
@@ -81,8 +89,12 @@ pub fn reply(request: &Request, inv: &Inventory, scan_running: bool, now: DateTi
         Command::Code(code) => with_code(inv, now, &status, code),
         Command::Show(query) => show(inv, now, &status, query),
         Command::Failures => failures(inv, &status),
+        Command::Snoozed => decisions::snoozed(inv, now, &status),
         Command::Scan if scan_running => return scan_already_running(),
         Command::Scan => return scan_denied(),
+        Command::Snooze { .. } | Command::Ack { .. } | Command::Unsnooze(_) => {
+            return not_responder()
+        }
     };
     Reply::new(request.public, &text, blocks)
 }
@@ -443,7 +455,7 @@ fn account(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (S
                 "{} ({}): {}",
                 f.region.as_deref().map_or("all regions".to_owned(), escape),
                 f.stage,
-                mrkdwn::shorten(&escape(&one_line(&f.error)), 300).0
+                mrkdwn::shorten(&escape(&mrkdwn::one_line(&f.error)), 300).0
             )
         })
         .collect();
@@ -564,6 +576,17 @@ fn with_code(
 }
 
 fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
+    show_with(inv, now, status, query, Vec::new())
+}
+
+/// `/certs show`, with `more` (the certificate's history) after its findings.
+fn show_with(
+    inv: &Inventory,
+    now: DateTime<Utc>,
+    status: &str,
+    query: &str,
+    more: Vec<Value>,
+) -> (String, Vec<Value>) {
     let query = query.trim();
     let entries = entries(inv, now);
     let found: Vec<&Entry<'_>> = entries
@@ -629,6 +652,16 @@ fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (Stri
         ),
         None => "*Verdict:* *OK*, no finding: ACM renews it by itself.".to_owned(),
     }];
+    if let Some((decision, visibility)) = entry.decision {
+        let effect = match visibility {
+            certwatch_core::Visibility::Hidden => "left out of the digest and the alerts",
+            _ => "shown again",
+        };
+        details.push(format!(
+            "*Decision ({effect}):* {}",
+            mrkdwn::decision_note(decision, Some(visibility), 1000)
+        ));
+    }
     details.extend(facts_lines(facts));
     let mut body = vec![blocks::fields(&fields)];
     body.extend(
@@ -651,6 +684,7 @@ fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (Stri
                 .map(|text| blocks::section(text)),
         );
     }
+    body.extend(more);
     let mut closing = vec![mrkdwn::link(&record.console_url, "Open in the ACM console")];
     match entry.last_seen {
         Some(seen) => closing.push(format!(
@@ -698,11 +732,6 @@ fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (Stri
         plural(record.findings.len(), "finding", "findings")
     );
     (text, page.blocks)
-}
-
-/// An AWS error message on one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The renewal summary in one line.
@@ -874,7 +903,7 @@ fn failures(inv: &Inventory, status: &str) -> (String, Vec<Value>) {
             // One quoted line: a multi-line error would leave the quote after its first line.
             line.push_str(&format!(
                 "\n> {}",
-                mrkdwn::shorten(&escape(&one_line(&f.error)), 600).0
+                mrkdwn::shorten(&escape(&mrkdwn::one_line(&f.error)), 600).0
             ));
             line
         })
@@ -1219,6 +1248,7 @@ mod tests {
         let options = crate::DigestOptions {
             post_when_clear: false,
             time_zone_label: "UTC".to_owned(),
+            ..crate::DigestOptions::default()
         };
         let digest = crate::digest(&fixture.inventory, false, now, &options).expect("a digest");
         in_order(&blocks_to_text(&digest.parent.blocks), &wanted);

@@ -1,18 +1,29 @@
-//! Property tests of what the bot takes from outside: the `/certs` text, the signature headers
-//! and the slash-command form body. Whatever arrives, each answers (a value or an error) and
-//! never panics; what each is documented to accept, it accepts exactly.
+//! Property tests of what the bot takes from outside: the `/certs` text, the signature headers,
+//! the slash-command form body and the interaction payloads (button clicks, modal submissions).
+//! Whatever arrives, each answers (a value or an error) and never panics; what each is
+//! documented to accept, it accepts exactly.
 
 use certwatch_core::{Code, Inventory, Report, Stats};
-use certwatch_slack::command::{DEFAULT_EXPIRING_DAYS, SLASH, SUBCOMMANDS};
+use certwatch_slack::command::{DEFAULT_EXPIRING_DAYS, MAX_SNOOZE_DAYS, SLASH, SUBCOMMANDS};
+use certwatch_slack::interactive::{
+    ACTION_ACK, ACTION_DETAILS, ACTION_SNOOZE_7D, MODAL_CALLBACK_ID, REASON_ACTION_ID,
+    REASON_BLOCK_ID,
+};
 use certwatch_slack::verify::MAX_SKEW_SECONDS;
 use certwatch_slack::{
     check_limits, parse, parse_error, parse_form, reply, sign, verify, Command, ParseError,
     Request, SlashCommand, VerifyError,
 };
+use certwatch_slack::{
+    mark_decided, modal, parse_form_payload, parse_payload, parse_value, Button, ButtonAction,
+    Interaction, ModalAction, Submit, Until,
+};
+use chrono::NaiveDate;
 use chrono::{DateTime, Utc};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 // ------------------------------------------------------------------------------------------
@@ -211,11 +222,74 @@ fn typed_command() -> impl Strategy<Value = (Command, Vec<String>)> {
         ),
         with(
             "show",
-            prop_oneof![certificate_arn(), certificate_id(), word()]
+            target()
                 .prop_map(|id| (Command::Show(id.clone()), vec![id]))
                 .boxed()
         ),
+        alone("snoozed", Command::Snoozed),
+        with(
+            "unsnooze",
+            target()
+                .prop_map(|id| (Command::Unsnooze(id.clone()), vec![id]))
+                .boxed()
+        ),
+        with(
+            "snooze",
+            (target(), until(), reason())
+                .prop_map(|(target, (until, until_text), (reason, words))| {
+                    let mut typed = vec![target.clone(), until_text];
+                    typed.extend(words);
+                    (
+                        Command::Snooze {
+                            target,
+                            until,
+                            reason,
+                        },
+                        typed,
+                    )
+                })
+                .boxed()
+        ),
+        with(
+            "ack",
+            (target(), reason())
+                .prop_map(|(target, (reason, words))| {
+                    let mut typed = vec![target.clone()];
+                    typed.extend(words);
+                    (Command::Ack { target, reason }, typed)
+                })
+                .boxed()
+        ),
     ]
+}
+
+/// A certificate as people name it: ARN, id, or any word.
+fn target() -> impl Strategy<Value = String> {
+    prop_oneof![certificate_arn(), certificate_id(), word()]
+}
+
+/// How long a snooze lasts, and how it is typed: `7d`, `2w` (either case, leading zeros) or
+/// a date.
+fn until() -> impl Strategy<Value = (Until, String)> {
+    let unit =
+        |lower: &'static str| prop_oneof![Just(lower.to_owned()), Just(lower.to_ascii_uppercase())];
+    prop_oneof![
+        (1..=MAX_SNOOZE_DAYS, 0..3usize, unit("d")).prop_map(|(days, zeros, d)| {
+            (Until::Days(days), format!("{}{days}{d}", "0".repeat(zeros)))
+        }),
+        (1..=MAX_SNOOZE_DAYS / 7, unit("w"))
+            .prop_map(|(weeks, w)| { (Until::Days(weeks * 7), format!("{weeks}{w}")) }),
+        (0..200_000i64).prop_filter_map("a date", |days| {
+            let date = NaiveDate::from_ymd_opt(1970, 1, 1)?
+                .checked_add_signed(chrono::Duration::days(days))?;
+            Some((Until::Date(date), date.format("%Y-%m-%d").to_string()))
+        }),
+    ]
+}
+
+/// A reason of one or two words: what is stored (the words joined by one space) and the words.
+fn reason() -> impl Strategy<Value = (String, Vec<String>)> {
+    vec(word(), 1..3).prop_map(|words| (words.join(" "), words))
 }
 
 /// What Slack does to `&`, `<` and `>` in slash command text.
@@ -254,11 +328,16 @@ fn typed_request() -> impl Strategy<Value = (Request, String)> {
                 let last_is_public = words
                     .last()
                     .is_some_and(|w| w.eq_ignore_ascii_case("public"));
-                let is_the_argument = words.len() == 2
-                    && matches!(
-                        command,
-                        Command::Account(_) | Command::Domain(_) | Command::Show(_)
-                    );
+                // The argument (or a one-word reason) cannot be left empty for the flag.
+                let is_the_argument = match command {
+                    Command::Account(_)
+                    | Command::Domain(_)
+                    | Command::Show(_)
+                    | Command::Unsnooze(_) => words.len() == 2,
+                    Command::Ack { .. } => words.len() == 3,
+                    Command::Snooze { .. } => words.len() == 4,
+                    _ => false,
+                };
                 *public || !last_is_public || is_the_argument
             },
         )
@@ -743,5 +822,229 @@ proptest! {
             .collect::<Vec<_>>()
             .join(separator);
         prop_assert_eq!(parse_form(body.as_bytes()), form, "body {:?}", body);
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Interaction payloads
+
+/// Strings a payload is made of: its types, our ids, Slack's keys, and metadata-like JSON.
+const PAYLOAD_WORDS: &[&str] = &[
+    "block_actions",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message",
+    "button",
+    ACTION_SNOOZE_7D,
+    ACTION_ACK,
+    ACTION_DETAILS,
+    MODAL_CALLBACK_ID,
+    REASON_BLOCK_ID,
+    REASON_ACTION_ID,
+    "{\"action\":\"snooze_7d\",\"arn\":\"a\",\"channel\":\"C\",\"ts\":\"1\"}",
+    "{\"action\":\"ack\"}",
+    "{",
+    "",
+];
+
+/// The keys of a payload, and others.
+const PAYLOAD_KEYS: &[&str] = &[
+    "type",
+    "team",
+    "user",
+    "id",
+    "team_id",
+    "container",
+    "channel",
+    "channel_id",
+    "message_ts",
+    "ts",
+    "message",
+    "blocks",
+    "trigger_id",
+    "response_url",
+    "actions",
+    "action_id",
+    "value",
+    "view",
+    "callback_id",
+    "private_metadata",
+    "state",
+    "values",
+    REASON_BLOCK_ID,
+    REASON_ACTION_ID,
+    "elements",
+];
+
+/// Any JSON, nested, with a payload's keys and strings in it often.
+fn json_value() -> impl Strategy<Value = Value> {
+    json_tree(true)
+}
+
+/// JSON that survives a round trip through its text exactly: no floats (serde_json may read
+/// back a float's last digit differently).
+fn exact_json_value() -> impl Strategy<Value = Value> {
+    json_tree(false)
+}
+
+fn json_tree(floats: bool) -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(move |f| match serde_json::Number::from_f64(f) {
+            Some(n) if floats => Value::Number(n),
+            _ => Value::Null,
+        }),
+        any::<String>().prop_map(Value::from),
+        select(PAYLOAD_WORDS).prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 96, 8, |inner| {
+        let key = prop_oneof![
+            select(PAYLOAD_KEYS).prop_map(str::to_owned),
+            any::<String>()
+        ];
+        prop_oneof![
+            vec(inner.clone(), 0..6).prop_map(Value::Array),
+            vec((key, inner), 0..8).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A non-empty string of any characters, control characters included.
+fn field_value() -> impl Strategy<Value = String> {
+    vec(any::<char>(), 1..60).prop_map(String::from_iter)
+}
+
+/// A `block_actions` payload for a click on one of our buttons, as Slack builds it.
+fn click_payload(button: &Button) -> Value {
+    let mut payload = json!({
+        "type": "block_actions",
+        "team": {"id": button.team_id, "domain": "example"},
+        "user": {"id": button.user_id, "username": "someone", "team_id": button.team_id},
+        "api_app_id": "A1",
+        "container": {"type": "message", "message_ts": button.message_ts, "channel_id": button.channel_id, "is_ephemeral": false},
+        "trigger_id": button.trigger_id,
+        "channel": {"id": button.channel_id, "name": "certs"},
+        "message": button.message,
+        "actions": [{"action_id": button.action.action_id(), "block_id": "b", "value": button.arn, "type": "button", "action_ts": "1.2"}],
+    });
+    if let Some(url) = &button.response_url {
+        payload["response_url"] = Value::from(url.as_str());
+    }
+    payload
+}
+
+fn button() -> impl Strategy<Value = Button> {
+    (
+        select(&ButtonAction::ALL[..]),
+        vec(field_value(), 6),
+        prop::option::of(field_value()),
+        prop::option::of(
+            exact_json_value()
+                .prop_map(|blocks| json!({"ts": "1.2", "text": "t", "blocks": blocks})),
+        ),
+    )
+        .prop_map(|(action, fields, response_url, message)| Button {
+            action,
+            arn: fields[0].clone(),
+            user_id: fields[1].clone(),
+            team_id: fields[2].clone(),
+            channel_id: fields[3].clone(),
+            message_ts: fields[4].clone(),
+            trigger_id: fields[5].clone(),
+            response_url,
+            message,
+        })
+}
+
+/// The body of an HTTP interactivity request: `payload=<JSON>`, form-encoded.
+fn form_body(payload: &Value) -> Vec<u8> {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+        .into_bytes()
+}
+
+proptest! {
+    #[test]
+    fn any_bytes_parse_or_fail(body in vec(any::<u8>(), 0..512)) {
+        let _ = parse_payload(&body);
+        let _ = parse_form_payload(&body);
+    }
+
+    #[test]
+    fn any_json_parses_or_fails(
+        value in json_value(),
+        kind in select(&["block_actions", "view_submission", "other"][..]),
+        arn in prop_oneof![select(PAYLOAD_WORDS).prop_map(str::to_owned), any::<String>()],
+    ) {
+        let _ = parse_value(&value);
+        let _ = parse_payload(value.to_string().as_bytes());
+        let _ = parse_form_payload(&form_body(&value));
+        let marked = mark_decided(&value, &arn, "*Snoozed* by <@U1>");
+        if !value.to_string().contains("\"actions\"") {
+            prop_assert_eq!(marked, value.clone());
+        }
+        // With the type of a payload we read, to reach past the first check.
+        if let Value::Object(mut map) = value {
+            map.insert("type".to_owned(), Value::from(kind));
+            let _ = parse_value(&Value::Object(map));
+        }
+    }
+
+    /// A click built from any field values parses back to the same click, as JSON (Socket
+    /// Mode) and as a form field (HTTP).
+    #[test]
+    fn a_click_parses_back(button in button(), as_form in any::<bool>()) {
+        let payload = click_payload(&button);
+        let parsed = if as_form {
+            parse_form_payload(&form_body(&payload))
+        } else {
+            parse_payload(payload.to_string().as_bytes())
+        };
+        prop_assert_eq!(parsed, Ok(Interaction::Button(button)));
+    }
+
+    /// A submission of the modal built for any certificate and message parses back to what the
+    /// modal was opened for, with the reason typed (trimmed).
+    #[test]
+    fn a_submission_parses_back(
+        action in select(&[ModalAction::Snooze7d, ModalAction::Acknowledge][..]),
+        fields in vec(field_value(), 6),
+        padding in select(&["", " ", "\n", " \t"][..]),
+        as_form in any::<bool>(),
+    ) {
+        let (arn, domain, channel, ts, user, team) =
+            (&fields[0], &fields[1], &fields[2], &fields[3], &fields[4], &fields[5]);
+        let mut view = modal(action, arn, domain, channel, ts);
+        for key in ["title", "submit", "close"] {
+            let text = view[key]["text"].as_str().unwrap_or_default();
+            prop_assert!(!text.is_empty() && text.chars().count() <= 24);
+        }
+        let blocks = view["blocks"].as_array().cloned().unwrap_or_default();
+        prop_assert!(check_limits(&blocks).is_ok());
+        let reason = format!("{padding}{}{padding}", fields[1]);
+        view["id"] = Value::from("V1");
+        view["state"] = json!({"values": {REASON_BLOCK_ID: {REASON_ACTION_ID: {"type": "plain_text_input", "value": reason}}}});
+        let payload = json!({"type": "view_submission", "team": {"id": team}, "user": {"id": user, "team_id": team}, "view": view});
+        let parsed = if as_form {
+            parse_form_payload(&form_body(&payload))
+        } else {
+            parse_value(&payload)
+        };
+        prop_assert_eq!(
+            parsed,
+            Ok(Interaction::Submit(Submit {
+                action,
+                arn: arn.clone(),
+                reason: reason.trim().to_owned(),
+                user_id: user.clone(),
+                team_id: team.clone(),
+                channel_id: channel.clone(),
+                message_ts: ts.clone(),
+            }))
+        );
     }
 }

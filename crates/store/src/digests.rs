@@ -61,6 +61,20 @@ impl Store {
             .transpose()
     }
 
+    /// When the latest digest was posted (the latest `posted_at` recorded, whatever its date;
+    /// a date that needed no post counts too): where the digest's "new since the last digest"
+    /// starts ([`Store::new_findings_since`]). `None` before the first digest.
+    pub fn last_digest_posted_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let mut query = self.conn.prepare("SELECT posted_at FROM digests")?;
+        let mut rows = query.query([])?;
+        let mut latest = None;
+        while let Some(row) = rows.next()? {
+            let at = parse_timestamp(&row.get::<_, String>(0)?, "digests.posted_at")?;
+            latest = latest.max(Some(at));
+        }
+        Ok(latest)
+    }
+
     /// Records, before posting, that the digest for `date` is about to be posted to `channel`.
     /// Returns `false`, and changes nothing, if an intent for that date was already recorded
     /// (the first one's time is what a later check asks Slack about).

@@ -6,6 +6,10 @@
 //! replaces what was stored, and what it could not see (an account whose role was denied, a region
 //! that failed) keeps its last good certificates, marked stale with the time they were last seen.
 //! The merge rules are documented on [`Store::record_scan`] and implemented in `coverage.rs`.
+//! Every merge also keeps the findings' memory (`history.rs`: first and last seen, urgency
+//! history, resolved at, NotAfter history), and [`Store::merge_scan`] returns what changed
+//! ([`certwatch_core::changes::diff`]). People's decisions (snooze, acknowledge) are kept in
+//! force and in an append-only audit trail (`decisions.rs`).
 //!
 //! The API is synchronous and [`Store`] is `Send` but not `Sync`: an async caller owns it from
 //! one thread, either a dedicated database thread fed by a channel or an `Arc<Mutex<Store>>`
@@ -16,12 +20,14 @@
 //! caller) and names no AWS or Slack type; it knows certificates only as `certwatch-core` types.
 
 mod coverage;
+mod decisions;
 mod digests;
+mod history;
 mod schema;
 
 pub use digests::DigestMark;
 
-use certwatch_core::{CertificateRecord, Failure, Inventory, Report, Stats};
+use certwatch_core::{CertificateRecord, Changes, Failure, Inventory, Report, Stats};
 use chrono::{DateTime, SecondsFormat, Utc};
 use coverage::Coverage;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
@@ -75,6 +81,21 @@ pub enum StoreError {
     },
     #[error("certwatch store: {what} holds {value:?}, which is not an RFC 3339 time")]
     Timestamp { what: &'static str, value: String },
+    #[error("certwatch store: {what} holds {value:?}, which this certwatch does not know")]
+    Value { what: &'static str, value: String },
+    #[error(
+        "certwatch store: a decision on {decision} cannot be recorded under an audit entry for \
+         {entry}"
+    )]
+    DecisionMismatch { entry: String, decision: String },
+}
+
+/// A scan merged by [`Store::merge_scan`]: the merged inventory and what changed from the one
+/// before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub inventory: Inventory,
+    pub changes: Changes,
 }
 
 /// The inventory and the digest bookkeeping in one SQLite file (or in memory, for tests).
@@ -183,6 +204,10 @@ impl Store {
     /// A stale certificate keeps the record (and findings) of the scan that last saw it and that
     /// scan's time as `last_seen`; it becomes fresh as soon as a scan sees it again. Scans are
     /// taken to arrive in the order they ran: the last one recorded is the latest.
+    ///
+    /// The findings' history and the NotAfter history are updated in the same transaction, for
+    /// what the scan saw and what it dropped (see [`Store::history`]); a stale certificate's
+    /// history is left as it was. [`Store::merge_scan`] also returns what changed.
     pub fn record_scan(&mut self, report: &Report) -> Result<Inventory, StoreError> {
         self.merge(Cow::Borrowed(report))
     }
@@ -194,6 +219,30 @@ impl Store {
         self.merge(Cow::Owned(report))
     }
 
+    /// Merges a finished scan as [`Store::record_scan_owned`] does (same merge, same history,
+    /// one transaction) and returns, besides the merged inventory, what changed from the
+    /// inventory before ([`certwatch_core::changes::diff`]: new findings, rises, resolutions,
+    /// renewals, deletions; nothing for a certificate the scan could not see). The first scan
+    /// into a store is all `New`.
+    ///
+    /// Memory: the inventory before is read without what the diff does not look at (checks,
+    /// validation records, the findings' texts), the report's certificates are let go once
+    /// written, and the inventory before once diffed.
+    pub fn merge_scan(&mut self, report: Report) -> Result<Merged, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let previous = read_inventory(&tx, Detail::ForDiff)?;
+        write_scan(&tx, &report)?;
+        // Its records are stored: let them go before the merged inventory is read.
+        drop(report);
+        let inventory = read_inventory(&tx, Detail::Full)?;
+        let changes = certwatch_core::changes::diff(&previous, &inventory);
+        drop(previous);
+        tx.commit()?;
+        Ok(Merged { inventory, changes })
+    }
+
     fn merge(&mut self, mut report: Cow<'_, Report>) -> Result<Inventory, StoreError> {
         let tx = self
             .conn
@@ -202,15 +251,17 @@ impl Store {
         if let Cow::Owned(report) = &mut report {
             report.certificates = Vec::new();
         }
-        let inventory = read_inventory(&tx)?;
+        let inventory = read_inventory(&tx, Detail::Full)?;
         tx.commit()?;
         Ok(inventory)
     }
 
     /// The current merged inventory: every certificate stored (fresh and stale, sorted as
-    /// [`Report::sort`] sorts), the latest scan's failures, stats and time (see [`Inventory`]).
+    /// [`Report::sort`] sorts), the latest scan's failures, stats and time, and every decision
+    /// in force (see [`Inventory`]). Decisions are returned as stored, lapsed snoozes and those
+    /// on certificates no longer listed included: the renderers judge their visibility.
     pub fn inventory(&self) -> Result<Inventory, StoreError> {
-        read_inventory(&self.conn)
+        read_inventory(&self.conn, Detail::Full)
     }
 }
 
@@ -218,6 +269,8 @@ impl Store {
 /// merge of what it did not see (see [`Store::record_scan`]).
 fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), StoreError> {
     let coverage = Coverage::of(report);
+    let checks_failed = certwatch_core::changes::checks_failed(&report.failures);
+    let mut history = history::Writer::new(tx, report.generated_at)?;
     let seen_at = timestamp(report.generated_at);
     tx.execute(
         "INSERT INTO scans (generated_at, stats, failures) VALUES (?1, ?2, ?3)",
@@ -252,6 +305,7 @@ fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), Sto
                 scan_id,
                 json
             ])?;
+            history.seen(record, checks_failed.contains(facts.arn.as_str()))?;
         }
 
         // What this scan did not see: keep what its failures cover, drop the rest.
@@ -273,9 +327,12 @@ fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), Sto
             .collect::<Result<Vec<String>, _>>()?;
         let mut delete = tx.prepare("DELETE FROM certificates WHERE arn = ?1")?;
         for arn in gone {
-            delete.execute([arn])?;
+            delete.execute([&arn])?;
+            history.gone(&arn)?;
         }
     }
+    drop(history);
+    history::prune(tx, report.generated_at)?;
 
     tx.execute(
         "DELETE FROM scans WHERE id <= ?1
@@ -285,8 +342,35 @@ fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), Sto
     Ok(())
 }
 
+/// How much of each certificate [`read_inventory`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Everything, decisions included: what callers get.
+    Full,
+    /// What [`certwatch_core::changes::diff`] reads of the inventory before a merge (the
+    /// certificate's place and name, NotAfter, status, its findings' codes and urgencies): the
+    /// bulk of a record (checks, validation records, texts) is let go as each is read.
+    ForDiff,
+}
+
+/// Lets go of what [`Detail::ForDiff`] does not keep.
+fn lighten(record: &mut CertificateRecord) {
+    let facts = &mut record.facts;
+    facts.subject_alternative_names.truncate(1);
+    facts.subject_alternative_names.shrink_to_fit();
+    facts.in_use_by = Vec::new();
+    facts.domain_validation_options = Vec::new();
+    facts.renewal_summary = None;
+    facts.checks = None;
+    record.console_url = String::new();
+    for finding in &mut record.findings {
+        finding.summary = String::new();
+        finding.remedy = String::new();
+    }
+}
+
 /// Reads the merged inventory; `conn` may be inside a transaction.
-fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
+fn read_inventory(conn: &Connection, detail: Detail) -> Result<Inventory, StoreError> {
     let latest = conn
         .query_row(
             "SELECT id, generated_at, stats, failures FROM scans ORDER BY id DESC LIMIT 1",
@@ -301,8 +385,16 @@ fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
             },
         )
         .optional()?;
+    let decisions = match detail {
+        Detail::Full => decisions::read_all(conn)?,
+        Detail::ForDiff => BTreeMap::new(),
+    };
     let Some((scan_id, generated_at, stats, failures)) = latest else {
-        return Ok(Inventory::empty());
+        // A decision can be made before the first scan is merged.
+        return Ok(Inventory {
+            decisions,
+            ..Inventory::empty()
+        });
     };
     let generated_at = parse_timestamp(&generated_at, "scans.generated_at")?;
     let stats: Stats = from_json(&stats, "the latest scan's stats")?;
@@ -325,6 +417,9 @@ fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
             record.days_to_expiry = record.facts.days_to_expiry(generated_at);
             stale.insert(arn, parse_timestamp(&last_seen, "certificates.last_seen")?);
         }
+        if detail == Detail::ForDiff {
+            lighten(&mut record);
+        }
         certificates.push(record);
     }
 
@@ -339,13 +434,20 @@ fn read_inventory(conn: &Connection) -> Result<Inventory, StoreError> {
         report,
         stale,
         last_scan: Some(generated_at),
-        decisions: Default::default(),
+        decisions,
     })
 }
 
 /// Times are stored as RFC 3339 in UTC, with as many fractional digits as they have.
 fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Times in the tables of schema 3 (history, decisions, audit): RFC 3339 in UTC with nine
+/// fractional digits, so that SQL compares and sorts them as text (with
+/// [`timestamp`]'s "…:00Z" and "…:00.5Z", text order is not time order).
+fn sortable_timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
 fn parse_timestamp(value: &str, what: &'static str) -> Result<DateTime<Utc>, StoreError> {

@@ -9,7 +9,7 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes and understands.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 /// `PRAGMA application_id` of a certwatch store: "cwst".
 const APPLICATION_ID: i64 = 0x6377_7374;
@@ -54,6 +54,60 @@ CREATE TABLE digest_intents (
 );
 ";
 
+/// Version 3: findings with a memory (see `history.rs`) and people's decisions (see
+/// `decisions.rs`). Times in these tables are RFC 3339 UTC with nine fractional digits, so that
+/// they compare and sort as text.
+const V3: &str = "
+-- One row per finding (certificate ARN + code) from the scan that first reported it to the scan
+-- that resolved it; a finding that comes back gets a new row. At most one open row per finding.
+CREATE TABLE finding_history (
+    id          INTEGER PRIMARY KEY,
+    arn         TEXT NOT NULL,
+    code        TEXT NOT NULL,     -- core::Code, verbatim
+    first_seen  TEXT NOT NULL,     -- time of the scan that first reported it
+    last_seen   TEXT NOT NULL,     -- time of the latest scan that reported it
+    urgency     TEXT NOT NULL,     -- core::Urgency in that scan
+    urgencies   TEXT NOT NULL,     -- JSON [[time, urgency], ...]: the first, then each change
+    resolved_at TEXT               -- NULL while reported
+);
+CREATE UNIQUE INDEX finding_history_open ON finding_history (arn, code) WHERE resolved_at IS NULL;
+CREATE INDEX finding_history_arn ON finding_history (arn, first_seen);
+
+-- The NotAfter of each certificate when first seen and each time a scan found another one.
+CREATE TABLE not_after_history (
+    arn       TEXT NOT NULL,
+    seen_at   TEXT NOT NULL,       -- time of the scan
+    not_after TEXT,                -- NULL: none yet (a request not issued)
+    PRIMARY KEY (arn, seen_at)
+);
+
+-- The snooze or acknowledgement in force on a certificate.
+CREATE TABLE decisions (
+    arn      TEXT PRIMARY KEY,
+    decision TEXT NOT NULL         -- JSON of core::Decision
+);
+
+-- Every decision people made, as they made it: appended, never rewritten, never deleted.
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,   -- AUTOINCREMENT: an id is never reused
+    at      TEXT NOT NULL,
+    by      TEXT NOT NULL,         -- Slack user id
+    channel TEXT NOT NULL,         -- Slack channel id
+    arn     TEXT NOT NULL,
+    action  TEXT NOT NULL,         -- JSON of core::AuditAction
+    reason  TEXT NOT NULL
+);
+CREATE INDEX audit_arn ON audit (arn, id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: no UPDATE'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: no DELETE'); END;
+-- INSERT OR REPLACE deletes the row it replaces without firing the delete trigger.
+CREATE TRIGGER audit_no_replace BEFORE INSERT ON audit
+WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: no REPLACE'); END;
+";
+
 /// Brings the file at `location` (a path, or `:memory:`) up to [`VERSION`].
 pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> {
     // IMMEDIATE: two processes opening a new file at once must not both create the tables.
@@ -92,7 +146,11 @@ pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), Store
     if version < 2 {
         tx.execute_batch(V2)?;
     }
-    // Later versions: `if version < 3 { tx.execute_batch(V3)?; }` and so on, in order.
+    if version < 3 {
+        tx.execute_batch(V3)?;
+        crate::history::seed(&tx)?;
+    }
+    // Later versions: `if version < 4 { tx.execute_batch(V4)?; }` and so on, in order.
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

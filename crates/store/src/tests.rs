@@ -916,3 +916,5 @@ fn a_version_1_store_is_migrated_and_keeps_its_data() {
         .expect("user_version");
     assert_eq!(version, schema::VERSION);
 }
+
+mod memory;

@@ -358,6 +358,25 @@ pub fn seed(moto: &Moto) -> Manifest {
     })
 }
 
+/// Runs `tests/moto/change_org.py` with `plan` (see that script) and returns its JSON answer.
+pub fn change(moto: &Moto, plan: &serde_json::Value) -> serde_json::Value {
+    let script = workspace().join("tests/moto/change_org.py");
+    let mut command = Command::new(moto.python());
+    command.arg(&script).arg(moto.url()).arg(plan.to_string());
+    let output = moto
+        .aws_env(&mut command)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+    assert!(
+        output.status.success(),
+        "{} failed with {}:\n{}",
+        script.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("change_org.py prints JSON")
+}
+
 /// A scan of 8 account-regions on moto takes seconds; this only stops a hang.
 const SCAN_DEADLINE: Duration = Duration::from_secs(180);
 

@@ -37,6 +37,31 @@ pub fn form_in(channel: &str, user: &str, text: &str, response_url: &str) -> Str
     )
 }
 
+/// A digest time a few seconds from now, in whole seconds (the configured time has no
+/// fraction), and the `[slack]` tables that post it to CDIGEST01 over the HTTP transport.
+pub fn http_slack(seconds_from_now: i64) -> (chrono::DateTime<Utc>, String) {
+    let at = chrono::Timelike::with_nanosecond(
+        &(Utc::now() + chrono::Duration::seconds(seconds_from_now)),
+        0,
+    )
+    .unwrap();
+    let tables = format!(
+        r#"[slack]
+transport = "http"
+api_url = "{{api}}"
+admin_user_ids = ["{ADMIN}"]
+team_id = "T0001"
+channel_ids = ["C0001", "C0002"]
+[slack.digest]
+channel = "CDIGEST01"
+time = "{time}"
+time_zone = "UTC"
+"#,
+        time = at.format("%H:%M:%S"),
+    );
+    (at, tables)
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

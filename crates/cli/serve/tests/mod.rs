@@ -4,6 +4,8 @@
 //! same wiring with the real binary, a real port and real signals.
 
 use super::ports::{Clock, Scanner, SlackApi};
+
+mod memory;
 use super::{http, scan_loop, App, Parts, SlackStatus};
 use crate::config::{FileConfig, ServeConfig};
 use anyhow::Result;
@@ -21,6 +23,7 @@ use tower::ServiceExt;
 
 const SECRET: &[u8] = b"8f742231b10e8888abcd99yyyzzz85a5";
 const ADMIN: &str = "UADMIN0001";
+const RESPONDER: &str = "URESPOND01";
 
 fn utc(text: &str) -> DateTime<Utc> {
     text.parse().expect("an RFC 3339 time")
@@ -57,7 +60,7 @@ impl Clock for FakeClock {
 
 /// Hands back a prepared report (or an error) and counts the scans.
 struct FakeScanner {
-    report: Report,
+    report: Mutex<Report>,
     fail: bool,
     scans: AtomicUsize,
 }
@@ -65,7 +68,7 @@ struct FakeScanner {
 impl Scanner for FakeScanner {
     fn scan(&self, now: DateTime<Utc>, _previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>> {
         self.scans.fetch_add(1, Ordering::SeqCst);
-        let mut report = self.report.clone();
+        let mut report = self.report.lock().unwrap().clone();
         report.generated_at = now;
         let fail = self.fail;
         Box::pin(async move {
@@ -98,6 +101,16 @@ struct FakeSlack {
     /// `post_digest` fails.
     post_down: std::sync::atomic::AtomicBool,
     finds: AtomicUsize,
+    /// Message sets posted with `post_messages` (the alerts).
+    alerts: Mutex<Vec<Digest>>,
+    /// `views.open` calls: (trigger_id, view).
+    views: Mutex<Vec<(String, serde_json::Value)>>,
+    /// Ephemeral replies through response URLs: (url, reply JSON).
+    replies: Mutex<Vec<(String, serde_json::Value)>>,
+    /// What `fetch_message` answers.
+    message: Mutex<Option<serde_json::Value>>,
+    /// `chat.update` calls: (channel, ts, message).
+    updates: Mutex<Vec<(String, String, serde_json::Value)>>,
 }
 
 impl FakeSlack {
@@ -166,6 +179,63 @@ impl SlackApi for FakeSlack {
             .push((response_url.to_owned(), text.to_owned()));
         Box::pin(async {})
     }
+
+    fn post_messages<'a>(
+        &'a self,
+        _channel: &'a str,
+        messages: &'a Digest,
+    ) -> BoxFuture<'a, Result<String>> {
+        let mut alerts = self.alerts.lock().unwrap();
+        alerts.push(messages.clone());
+        let ts = format!("1764400000.{:06}", alerts.len());
+        Box::pin(async move { Ok(ts) })
+    }
+
+    fn respond_reply<'a>(
+        &'a self,
+        response_url: &'a str,
+        reply: &'a certwatch_slack::Reply,
+    ) -> BoxFuture<'a, ()> {
+        self.replies.lock().unwrap().push((
+            response_url.to_owned(),
+            serde_json::to_value(reply).unwrap(),
+        ));
+        Box::pin(async {})
+    }
+
+    fn open_view<'a>(
+        &'a self,
+        trigger_id: &'a str,
+        view: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        self.views
+            .lock()
+            .unwrap()
+            .push((trigger_id.to_owned(), view.clone()));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn fetch_message<'a>(
+        &'a self,
+        _channel: &'a str,
+        _ts: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>>> {
+        let message = self.message.lock().unwrap().clone();
+        Box::pin(async move { Ok(message) })
+    }
+
+    fn update_message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+        message: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        self.updates
+            .lock()
+            .unwrap()
+            .push((channel.to_owned(), ts.to_owned(), message.clone()));
+        Box::pin(async { Ok(()) })
+    }
 }
 
 fn config(digest: &str) -> ServeConfig {
@@ -176,6 +246,7 @@ store_path = "unused.sqlite"
 [slack]
 transport = "http"
 admin_user_ids = ["{ADMIN}"]
+responder_user_ids = ["{RESPONDER}"]
 team_id = "T0001"
 channel_ids = ["C0001", "C0002"]
 {digest}
@@ -218,7 +289,7 @@ impl Rig {
             clock,
             slack,
             scanner: Arc::new(FakeScanner {
-                report,
+                report: Mutex::new(report),
                 fail: false,
                 scans: AtomicUsize::new(0),
             }),
@@ -735,7 +806,7 @@ async fn forged_and_oversized_requests_change_nothing() {
     let huge = "x".repeat(http::MAX_BODY + 1);
     let (status, text) = send(&app, command_request(&huge, &ts, Some(&good))).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(text.contains("not a Slack slash command"), "{text}");
+    assert!(text.contains("not a Slack request"), "{text}");
     assert!(!scan_was_requested(&app).await);
 
     // Without a signing secret (Socket Mode) there is no command route at all.
@@ -766,7 +837,7 @@ async fn failures_reach_slack_as_an_apology_with_an_id_only() {
     // The scanner fails.
     let failing = Rig {
         scanner: Arc::new(FakeScanner {
-            report: empty_report(now),
+            report: Mutex::new(empty_report(now)),
             fail: true,
             scans: AtomicUsize::new(0),
         }),

@@ -13,6 +13,8 @@ use slack_morphism::prelude::*;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod web;
+
 type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
 >;
@@ -154,6 +156,7 @@ impl SlackIo {
         );
         let callbacks = SlackSocketModeListenerCallbacks::new()
             .with_command_events(on_command)
+            .with_interaction_events(on_interaction)
             .with_hello_events(|_hello, _client, state| on_hello(state));
         let listener = Arc::new(SlackClientSocketModeListener::new(
             &SlackClientSocketModeConfig::new(),
@@ -193,6 +196,55 @@ fn classify<T>(
 }
 
 impl SlackApi for SlackIo {
+    fn post_messages<'a>(
+        &'a self,
+        channel: &'a str,
+        messages: &'a Digest,
+    ) -> BoxFuture<'a, Result<String>> {
+        Box::pin(async move {
+            let parent = self.post(channel, &messages.parent, None, None).await?;
+            for reply in &messages.replies {
+                if let Err(e) = self.post(channel, reply, Some(&parent), None).await {
+                    tracing::error!("posting a reply in an alert's thread failed: {e:#}");
+                }
+            }
+            Ok(parent.to_string())
+        })
+    }
+
+    fn respond_reply<'a>(
+        &'a self,
+        response_url: &'a str,
+        reply: &'a certwatch_slack::Reply,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(self.respond_with(response_url, reply))
+    }
+
+    fn open_view<'a>(
+        &'a self,
+        trigger_id: &'a str,
+        view: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.views_open(trigger_id, view))
+    }
+
+    fn fetch_message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+    ) -> BoxFuture<'a, Result<Option<serde_json::Value>>> {
+        Box::pin(self.message_at(channel, ts))
+    }
+
+    fn update_message<'a>(
+        &'a self,
+        channel: &'a str,
+        ts: &'a str,
+        message: &'a serde_json::Value,
+    ) -> BoxFuture<'a, Result<()>> {
+        Box::pin(self.chat_update(channel, ts, message))
+    }
+
     fn post_digest<'a>(
         &'a self,
         channel: &'a str,
@@ -295,14 +347,42 @@ async fn on_command(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<SlackCommandEventResponse> {
     let app = app_of(&*state.read().await).ok_or("certwatch state missing")?;
-    let reply = app.answer(&Incoming {
-        team_id: event.team_id.to_string(),
-        channel_id: event.channel_id.to_string(),
-        user_id: event.user_id.to_string(),
-        text: event.text.unwrap_or_default(),
-        response_url: Some(event.response_url.0.to_string()),
-    });
+    let reply = app
+        .answer(&Incoming {
+            team_id: event.team_id.to_string(),
+            channel_id: event.channel_id.to_string(),
+            user_id: event.user_id.to_string(),
+            text: event.text.unwrap_or_default(),
+            response_url: Some(event.response_url.0.to_string()),
+        })
+        .await;
     Ok(serde_json::from_value(reply)?)
+}
+
+/// Socket Mode click or modal submission: carried out like one over HTTP; a refused submission
+/// travels back in the acknowledgement and keeps the modal open.
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<SlackClient<Connector>>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<SlackInteractionResponse> {
+    let app = app_of(&*state.read().await).ok_or("certwatch state missing")?;
+    let payload = serde_json::to_value(&event)?;
+    let interaction = match certwatch_slack::parse_value(&payload) {
+        Ok(interaction) => interaction,
+        Err(e) => {
+            tracing::warn!("an interaction payload certwatch cannot read: {e}");
+            return Ok(SlackInteractionResponse::Empty);
+        }
+    };
+    Ok(match super::interact::handle(&app, interaction).await {
+        super::interact::Ack::Empty => SlackInteractionResponse::Empty,
+        super::interact::Ack::ModalError(body) => {
+            serde_json::from_value::<SlackViewSubmissionResponse>(body)
+                .map(SlackInteractionResponse::from)
+                .unwrap_or(SlackInteractionResponse::Empty)
+        }
+    })
 }
 
 /// Slack's hello on a new WebSocket: connected (again).

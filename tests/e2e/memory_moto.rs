@@ -1,0 +1,162 @@
+//! `certwatch serve` with a memory, against moto and the fake Slack: after the first scan
+//! (which alerts on nothing: the digest tells it), moto is changed (a certificate deleted, one
+//! imported that expires in 3 days, one re-imported with a later NotAfter) and an admin's
+//! `/certs scan` posts exactly one alert set with exactly those changes; a scan with no change
+//! posts nothing; a snooze is recorded and listed; a forged interaction gets 401 and writes
+//! nothing.
+
+use crate::support::fake_slack::FakeSlack;
+use crate::support::http::request;
+use crate::support::moto::{self, Kind, Moto};
+use crate::support::serve::{form, http_slack, Setup, ADMIN};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// An admin's `/certs scan`, waited for until its response_url hears that it finished.
+async fn scan_now(setup: &Setup, slack: &FakeSlack, n: usize) {
+    let url = format!("{}scan-{n}", slack.response_base);
+    let (status, body) = setup.signed(&form(ADMIN, "scan", &url)).await;
+    assert_eq!(status, 200, "{body}");
+    let method = format!("response/scan-{n}");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !slack.calls().iter().any(|c| c.method == method) {
+        assert!(
+            Instant::now() < deadline,
+            "scan {n} did not finish; log:\n{}",
+            setup.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_alerts_once_on_what_changed_and_records_snoozes() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let moto = Moto::start();
+    let manifest = moto::seed(&moto);
+    let slack = FakeSlack::start().await;
+    let (_, tables) = http_slack(3600);
+    let regions: Vec<String> = manifest.regions.iter().map(|r| format!("{r:?}")).collect();
+    let setup = Setup::new(
+        &slack.api_url,
+        // Every change, whatever its urgency (the default leaves out what is only upcoming).
+        &format!(
+            "[scan]\nregions = [{}]\n{tables}[slack.alerts]\nmin_urgency = \"upcoming\"\n",
+            regions.join(", ")
+        ),
+    );
+    let _serve = setup.start(moto.url());
+    setup.wait_ready().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        slack.parents().is_empty(),
+        "the first scan alerts on nothing"
+    );
+
+    let reimport = manifest
+        .certificates
+        .iter()
+        .find(|c| c.kind == Kind::ImportedRsa && c.account_id != manifest.management_account)
+        .expect("a member has an imported RSA certificate");
+    let delete = manifest
+        .certificates
+        .iter()
+        .find(|c| {
+            c.kind == Kind::DnsUnused
+                && c.account_id == reimport.account_id
+                && c.region == reimport.region
+        })
+        .expect("the same target has an unused certificate");
+    let changed = moto::change(
+        &moto,
+        &json!({
+            "account_id": reimport.account_id,
+            "region": reimport.region,
+            "delete": delete.arn,
+            "new_domain": "soon.example.com",
+            "reimport": reimport.arn,
+            "reimport_domain": reimport.domain,
+        }),
+    );
+    let new_arn = changed["new"].as_str().unwrap().to_owned();
+
+    scan_now(&setup, &slack, 1).await;
+    let parents = slack.parents();
+    assert_eq!(parents.len(), 1, "exactly one alert set: {parents:#?}");
+    assert_eq!(parents[0].body["channel"], "CDIGEST01");
+    let all: String = slack.posts().iter().map(|p| p.body.to_string()).collect();
+    for domain in [
+        "soon.example.com",
+        delete.domain.as_str(),
+        reimport.domain.as_str(),
+    ] {
+        assert!(
+            all.contains(domain),
+            "{domain} missing from the alerts: {all}"
+        );
+    }
+    // Nothing that did not change is in it.
+    for other in manifest
+        .certificates
+        .iter()
+        .filter(|c| c.arn != delete.arn && c.arn != reimport.arn && !c.expected.is_empty())
+    {
+        assert!(
+            !all.contains(&other.arn),
+            "{} did not change: {all}",
+            other.domain
+        );
+    }
+
+    // No change since: nothing posted.
+    let posts = slack.posts().len();
+    scan_now(&setup, &slack, 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(slack.posts().len(), posts, "a scan without changes posted");
+
+    // A forged click: 401, nothing written.
+    let payload = json!({"type": "block_actions", "user": {"id": ADMIN}, "team": {"id": "T0001"},
+        "container": {"channel_id": "C0001", "message_ts": "1.1"}, "trigger_id": "t",
+        "actions": [{"action_id": "certwatch_ack", "value": new_arn}]});
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let now = chrono::Utc::now().timestamp();
+    let forged = request(
+        &setup.addr,
+        "POST",
+        "/slack/interactions",
+        &[
+            (
+                "Content-Type",
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("X-Slack-Request-Timestamp", now.to_string()),
+            ("X-Slack-Signature", "v0=0000".to_owned()),
+        ],
+        &body,
+    )
+    .await
+    .unwrap();
+    assert_eq!(forged.status, 401);
+    let (_, listed) = setup.signed(&form(ADMIN, "snoozed", "")).await;
+    assert!(!listed.contains("soon.example.com"), "{listed}");
+
+    // A signed snooze is recorded and listed.
+    let id = id_of(&reimport.arn);
+    let (status, reply) = setup
+        .signed(&form(
+            ADMIN,
+            &format!("snooze {id} 2w renewal vendor is late"),
+            "",
+        ))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let (_, listed) = setup.signed(&form(ADMIN, "snoozed", "")).await;
+    assert!(listed.contains("renewal vendor is late"), "{listed}");
+    assert!(listed.contains(&reimport.domain), "{listed}");
+}
+
+fn id_of(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap()
+}

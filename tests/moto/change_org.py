@@ -1,0 +1,41 @@
+"""Changes the organization seed_org.py made, between two scans of an end-to-end test.
+
+Usage: change_org.py MOTO_URL PLAN_JSON, where PLAN_JSON is
+  {"account_id": "...", "region": "...",
+   "delete": ARN,                  # deleted
+   "new_domain": NAME,             # a certificate imported that expires in 3 days
+   "reimport": ARN, "reimport_domain": NAME}  # re-imported with a NotAfter 300 days away
+Prints {"new": ARN of the imported certificate} on stdout.
+"""
+
+import datetime as dt
+import json
+import sys
+
+import boto3
+
+from seed_org import DAY_MARGIN, STATIC_CREDENTIALS, assumed_session, rsa_key, self_signed, utcnow
+
+
+def main():
+    url, plan = sys.argv[1], json.loads(sys.argv[2])
+    management = boto3.Session(**STATIC_CREDENTIALS)
+    sts = management.client("sts", region_name="us-east-1", endpoint_url=url)
+    session = assumed_session(sts, plan["account_id"])
+    acm = session.client("acm", region_name=plan["region"], endpoint_url=url)
+
+    acm.delete_certificate(CertificateArn=plan["delete"])
+    now = utcnow()
+    certificate, key = self_signed(
+        plan["new_domain"], rsa_key(), now + dt.timedelta(days=3) + DAY_MARGIN
+    )
+    new = acm.import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
+    certificate, key = self_signed(
+        plan["reimport_domain"], rsa_key(), now + dt.timedelta(days=300) + DAY_MARGIN
+    )
+    acm.import_certificate(CertificateArn=plan["reimport"], Certificate=certificate, PrivateKey=key)
+    print(json.dumps({"new": new}))
+
+
+if __name__ == "__main__":
+    main()
