@@ -484,3 +484,118 @@ async fn sigterm_during_a_scan_exits_cleanly_and_keeps_the_inventory() {
     drop(serve);
     sim.shutdown().await;
 }
+
+/// The ack payload of a Socket Mode envelope, once certwatch sent it.
+async fn socket_ack(slack: &FakeSlack, envelope_id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = slack
+            .calls()
+            .into_iter()
+            .find(|c| c.method == "socket" && c.body["envelope_id"] == envelope_id);
+        if let Some(ack) = found {
+            return ack.body;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no acknowledgement of {envelope_id}; calls: {:#?}",
+            slack.calls()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn socket_mode_clicks_open_the_modal_and_submissions_snooze() {
+    let sim = demo_sim().await;
+    let slack = FakeSlack::start().await;
+    let setup = Setup::new(
+        &slack.api_url,
+        &format!(
+            "[slack]\ntransport = \"socket\"\napi_url = \"{{api}}\"\nresponder_user_ids = [\"{ADMIN}\"]\n"
+        ),
+    );
+    let _serve = setup.start(&sim.endpoint());
+    setup.wait_ready().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !slack.socket_command("find", "domain billing.example.com") {
+        assert!(Instant::now() < deadline, "no Socket Mode connection");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The certificate's ARN, from its console link.
+    let found = socket_ack(&slack, "find").await.to_string();
+    let link = found
+        .split("https://")
+        .find(|part| part.contains("#/certificates/"))
+        .expect("a console link");
+    let region = link.split('.').next().unwrap();
+    let id: String = link
+        .split("#/certificates/")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+        .collect();
+    let arn = format!("arn:aws:acm:{region}:456789012345:certificate/{id}");
+
+    // A click on *Snooze 7 days*: the reason modal opens with its trigger_id.
+    assert!(slack.socket_interaction(
+        "click",
+        serde_json::json!({
+            "type": "block_actions",
+            "team": {"id": "T0001"},
+            "user": {"id": ADMIN, "team_id": "T0001"},
+            "api_app_id": "A0FAKE",
+            "container": {"type": "message", "message_ts": "1764300000.000009", "channel_id": "C0001"},
+            "channel": {"id": "C0001"},
+            "trigger_id": "trigger-socket-1",
+            "actions": [{"type": "button", "action_id": "certwatch_snooze_7d", "value": arn,
+                         "block_id": "b1", "action_ts": "1764300001.000001"}]
+        })
+    ));
+    socket_ack(&slack, "click").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let opened = loop {
+        if let Some(call) = slack.calls().into_iter().find(|c| c.method == "views.open") {
+            break call;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no views.open; log:\n{}",
+            setup.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(opened.body["trigger_id"], "trigger-socket-1");
+    assert_eq!(opened.authorization, format!("Bearer {BOT_TOKEN}"));
+    let view = &opened.body["view"];
+
+    // The submission with a reason: the snooze is recorded.
+    assert!(slack.socket_interaction(
+        "submit",
+        serde_json::json!({
+            "type": "view_submission",
+            "team": {"id": "T0001"},
+            "user": {"id": ADMIN, "team_id": "T0001"},
+            "api_app_id": "A0FAKE",
+            "view": {
+                "id": "V0000001", "team_id": "T0001", "hash": "1.abc", "type": "modal",
+                "callback_id": view["callback_id"],
+                "private_metadata": view["private_metadata"],
+                "title": view["title"],
+                "blocks": view["blocks"],
+                "state": {"values": {"certwatch_reason": {"certwatch_reason_input":
+                    {"type": "plain_text_input", "value": "certificate rotation on Friday"}}}}
+            }
+        })
+    ));
+    socket_ack(&slack, "submit").await;
+    assert!(slack.socket_command_from("list", ADMIN, "snoozed"));
+    let listed = socket_ack(&slack, "list").await.to_string();
+    assert!(
+        listed.contains("certificate rotation on Friday") && listed.contains("billing.example.com"),
+        "{listed}\nlog:\n{}",
+        setup.log_text()
+    );
+    sim.shutdown().await;
+}

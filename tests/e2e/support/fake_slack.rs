@@ -32,7 +32,8 @@ struct Inner {
     /// `ws://…/socket`, what apps.connections.open answers.
     socket_url: Mutex<String>,
     /// Slash-command texts to deliver over every open Socket Mode connection.
-    envelopes: tokio::sync::broadcast::Sender<(String, String)>,
+    /// Envelopes (whole frames) to deliver over every open Socket Mode connection.
+    envelopes: tokio::sync::broadcast::Sender<Value>,
     /// Tokens answered with `invalid_auth`.
     rejected: Mutex<Vec<String>>,
     /// While set, a post without `thread_ts` is kept (it is in the channel) but not answered.
@@ -134,6 +135,16 @@ async fn dispatch(inner: &Inner, method: &str, headers: &HeaderMap, body: Value)
         }
         "chat.postMessage" => post_message(inner, body).await,
         "conversations.history" => history(inner, &body),
+        "views.open" => {
+            let mut view = body["view"].clone();
+            view["id"] = json!("V0000001");
+            view["team_id"] = json!("T0001");
+            view["hash"] = json!("1.abc");
+            Json(json!({"ok": true, "view": view}))
+        }
+        "chat.update" => Json(json!({
+            "ok": true, "channel": body["channel"], "ts": body["ts"], "text": body["text"]
+        })),
         _ => Json(json!({"ok": false, "error": "unknown_method"})),
     }
 }
@@ -256,20 +267,7 @@ async fn socket_session(inner: Arc<Inner>, mut ws: WebSocket) {
                 _ => return,
             },
             envelope = envelopes.recv() => {
-                let Ok((id, text)) = envelope else { return };
-                let frame = json!({
-                    "envelope_id": id,
-                    "type": "slash_commands",
-                    "accepts_response_payload": true,
-                    "payload": {
-                        "token": "unused", "team_id": "T0001", "team_domain": "example",
-                        "channel_id": "C0001", "channel_name": "ops", "user_id": "U0000001",
-                        "user_name": "someone", "command": "/certs", "text": text,
-                        "api_app_id": "A0FAKE", "is_enterprise_install": "false",
-                        "response_url": "https://hooks.slack.invalid/commands/1/2/3",
-                        "trigger_id": "1.2.3"
-                    }
-                });
+                let Ok(frame) = envelope else { return };
                 if ws.send(Message::Text(frame.to_string().into())).await.is_err() {
                     return;
                 }
@@ -314,13 +312,39 @@ impl FakeSlack {
         self.inner.calls.lock().unwrap().clone()
     }
 
-    /// Delivers a `/certs <text>` envelope over the open Socket Mode connections; false if
-    /// none is open.
+    /// Delivers a `/certs <text>` envelope (from U0000001 in C0001) over the open Socket Mode
+    /// connections; false if none is open.
     pub fn socket_command(&self, envelope_id: &str, text: &str) -> bool {
-        self.inner
-            .envelopes
-            .send((envelope_id.to_owned(), text.to_owned()))
-            .is_ok()
+        self.socket_command_from(envelope_id, "U0000001", text)
+    }
+
+    /// [`FakeSlack::socket_command`] from `user`.
+    pub fn socket_command_from(&self, envelope_id: &str, user: &str, text: &str) -> bool {
+        let frame = json!({
+            "envelope_id": envelope_id,
+            "type": "slash_commands",
+            "accepts_response_payload": true,
+            "payload": {
+                "token": "unused", "team_id": "T0001", "team_domain": "example",
+                "channel_id": "C0001", "channel_name": "ops", "user_id": user,
+                "user_name": "someone", "command": "/certs", "text": text,
+                "api_app_id": "A0FAKE", "is_enterprise_install": "false",
+                "response_url": "https://hooks.slack.invalid/commands/1/2/3",
+                "trigger_id": "1.2.3"
+            }
+        });
+        self.inner.envelopes.send(frame).is_ok()
+    }
+
+    /// Delivers an interactive envelope (a click, a modal submission) with `payload`.
+    pub fn socket_interaction(&self, envelope_id: &str, payload: Value) -> bool {
+        let frame = json!({
+            "envelope_id": envelope_id,
+            "type": "interactive",
+            "accepts_response_payload": true,
+            "payload": payload,
+        });
+        self.inner.envelopes.send(frame).is_ok()
     }
 
     /// The `ts` the `n`th message posted got (from 1).
