@@ -449,17 +449,10 @@ async fn demo() -> Result<Report> {
 }
 
 fn emit_changes(changes: &certwatch_core::Changes, output: &OutputArgs) -> Result<ExitCode> {
-    let format = output.format.unwrap_or(if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
-    });
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match changes::write(changes, format, &mut out).and_then(|()| out.flush()) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(e).context("writing the changes"),
+    if !write_out(output, "the changes", |format, out| {
+        changes::write(changes, format, out)
+    })? {
+        return Ok(ExitCode::SUCCESS);
     }
     Ok(if changes::fails(changes, output.fail_on) {
         ExitCode::from(1)
@@ -468,7 +461,13 @@ fn emit_changes(changes: &certwatch_core::Changes, output: &OutputArgs) -> Resul
     })
 }
 
-fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+/// Writes to stdout in `--format` (default: a table on a terminal, JSON otherwise). `false`:
+/// the reader went away (`certwatch scan | head`), which is not an error worth a message.
+fn write_out(
+    output: &OutputArgs,
+    what: &'static str,
+    write: impl FnOnce(Format, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<bool> {
     let format = output.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
@@ -476,11 +475,18 @@ fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
     });
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match render::write(report, format, &mut out).and_then(|()| out.flush()) {
-        Ok(()) => {}
-        // `certwatch scan | head` closes the pipe early: not an error worth a message.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::SUCCESS),
-        Err(e) => return Err(e).context("writing the report"),
+    match write(format, &mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("writing {what}")),
+    }
+}
+
+fn emit(report: &Report, output: &OutputArgs) -> Result<ExitCode> {
+    if !write_out(output, "the report", |format, out| {
+        render::write(report, format, out)
+    })? {
+        return Ok(ExitCode::SUCCESS);
     }
     let failed = match (output.fail_on, report.worst_urgency()) {
         (Some(threshold), Some(worst)) => worst >= threshold,

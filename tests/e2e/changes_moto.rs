@@ -3,8 +3,8 @@
 //! expires in 3 days, one re-imported with a later NotAfter) the next scan reports exactly
 //! those changes; a scan with nothing changed reports none.
 
-use crate::support::moto::{self, Kind, Moto};
-use serde_json::{json, Value};
+use crate::support::moto::{self, Moto};
+use serde_json::Value;
 
 const CHECKS_OFF: &str = "[checks]\ndns = false\ntls = false\n";
 
@@ -40,32 +40,8 @@ fn a_rescan_reports_exactly_what_changed() {
     assert!(first.iter().all(|c| c["kind"] == "new"), "{first:#?}");
 
     // Change one member's us-east-1 … or wherever it has an imported RSA certificate.
-    let reimport = manifest
-        .certificates
-        .iter()
-        .find(|c| c.kind == Kind::ImportedRsa && c.account_id != manifest.management_account)
-        .expect("a member has an imported RSA certificate");
-    let delete = manifest
-        .certificates
-        .iter()
-        .find(|c| {
-            c.kind == Kind::DnsUnused
-                && c.account_id == reimport.account_id
-                && c.region == reimport.region
-        })
-        .expect("the same target has an unused certificate");
-    let changed = moto::change(
-        &moto,
-        &json!({
-            "account_id": reimport.account_id,
-            "region": reimport.region,
-            "delete": delete.arn,
-            "new_domain": "soon.example.com",
-            "reimport": reimport.arn,
-            "reimport_domain": reimport.domain,
-        }),
-    );
-    let new_arn = changed["new"].as_str().unwrap();
+    let changed = moto::change_one_target(&moto, &manifest);
+    let (delete, reimport, new_arn) = (changed.deleted, changed.reimported, &changed.new_arn);
 
     let second = changes(&moto::scan(&moto, &manifest, CHECKS_OFF, &args));
     let mut got: Vec<(String, String, String)> = second

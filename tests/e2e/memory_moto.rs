@@ -3,12 +3,14 @@
 //! imported that expires in 3 days, one re-imported with a later NotAfter) and an admin's
 //! `/certs scan` posts exactly one alert set with exactly those changes; a scan with no change
 //! posts nothing; a snooze is recorded and listed; a forged interaction gets 401 and writes
-//! nothing.
+//! nothing; the next digest leaves a snoozed certificate out and brings back one that turned
+//! urgent.
 
 use crate::support::fake_slack::FakeSlack;
 use crate::support::http::request;
 use crate::support::moto::{self, Kind, Moto};
 use crate::support::serve::{form, http_slack, Setup, ADMIN};
+use nix::sys::signal::Signal;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -41,11 +43,12 @@ async fn serve_alerts_once_on_what_changed_and_records_snoozes() {
         &slack.api_url,
         // Every change, whatever its urgency (the default leaves out what is only upcoming).
         &format!(
-            "[scan]\nregions = [{}]\n{tables}[slack.alerts]\nmin_urgency = \"upcoming\"\n",
+            "[scan]\nregions = [{}]\n[policy]\nurgent_days = 7\naction_days = 45\n{tables}\
+             [slack.alerts]\nmin_urgency = \"upcoming\"\n",
             regions.join(", ")
         ),
     );
-    let _serve = setup.start(moto.url());
+    let mut serve = setup.start(moto.url());
     setup.wait_ready().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
@@ -53,32 +56,8 @@ async fn serve_alerts_once_on_what_changed_and_records_snoozes() {
         "the first scan alerts on nothing"
     );
 
-    let reimport = manifest
-        .certificates
-        .iter()
-        .find(|c| c.kind == Kind::ImportedRsa && c.account_id != manifest.management_account)
-        .expect("a member has an imported RSA certificate");
-    let delete = manifest
-        .certificates
-        .iter()
-        .find(|c| {
-            c.kind == Kind::DnsUnused
-                && c.account_id == reimport.account_id
-                && c.region == reimport.region
-        })
-        .expect("the same target has an unused certificate");
-    let changed = moto::change(
-        &moto,
-        &json!({
-            "account_id": reimport.account_id,
-            "region": reimport.region,
-            "delete": delete.arn,
-            "new_domain": "soon.example.com",
-            "reimport": reimport.arn,
-            "reimport_domain": reimport.domain,
-        }),
-    );
-    let new_arn = changed["new"].as_str().unwrap().to_owned();
+    let changed = moto::change_one_target(&moto, &manifest);
+    let (delete, reimport, new_arn) = (changed.deleted, changed.reimported, &changed.new_arn);
 
     scan_now(&setup, &slack, 1).await;
     let parents = slack.parents();
@@ -155,6 +134,62 @@ async fn serve_alerts_once_on_what_changed_and_records_snoozes() {
     let (_, listed) = setup.signed(&form(ADMIN, "snoozed", "")).await;
     assert!(listed.contains("renewal vendor is late"), "{listed}");
     assert!(listed.contains(&reimport.domain), "{listed}");
+
+    // Another imported certificate that needs action (30 days left): snoozed, it stays out of
+    // the digest. The first one, re-imported to expire in 3 days, turns urgent and comes back.
+    let hidden = manifest
+        .certificates
+        .iter()
+        .find(|c| {
+            c.kind == Kind::ImportedRsa
+                && c.arn != reimport.arn
+                && c.expected.iter().any(|f| f.urgency == "action")
+        })
+        .expect("another imported certificate that needs action");
+    let (status, reply) = setup
+        .signed(&form(
+            ADMIN,
+            &format!(
+                "snooze {} 2w the vendor sends it next week",
+                id_of(&hidden.arn)
+            ),
+            "",
+        ))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    moto::reimport(&moto, reimport, 3);
+    scan_now(&setup, &slack, 3).await;
+    serve.signal(Signal::SIGTERM);
+    assert!(serve.exit_within(Duration::from_secs(10)).await.is_some());
+    let digest = std::process::Command::new(env!("CARGO_BIN_EXE_certwatch"))
+        .args([
+            "digest",
+            "--dry-run",
+            "--from-store",
+            "--format",
+            "text",
+            "--config",
+        ])
+        .arg(&setup.config)
+        .env_remove("CERTWATCH_CONFIG_TOML")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&digest.stdout);
+    assert!(
+        digest.status.success(),
+        "{}",
+        String::from_utf8_lossy(&digest.stderr)
+    );
+    assert!(
+        !text.contains(&hidden.domain),
+        "a snoozed certificate is listed:\n{text}"
+    );
+    assert!(text.contains("1 snoozed"), "the footer counts it:\n{text}");
+    assert!(
+        text.contains(&reimport.domain),
+        "the urgent one is back:\n{text}"
+    );
+    assert!(text.contains("back because it became urgent"), "{text}");
 }
 
 fn id_of(arn: &str) -> &str {

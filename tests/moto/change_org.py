@@ -2,10 +2,11 @@
 
 Usage: change_org.py MOTO_URL PLAN_JSON, where PLAN_JSON is
   {"account_id": "...", "region": "...",
-   "delete": ARN,                  # deleted
-   "new_domain": NAME,             # a certificate imported that expires in 3 days
-   "reimport": ARN, "reimport_domain": NAME}  # re-imported with a NotAfter 300 days away
-Prints {"new": ARN of the imported certificate} on stdout.
+   "delete": ARN,                  # deleted (optional)
+   "new_domain": NAME,             # a certificate imported that expires in 3 days (optional)
+   "reimport": ARN, "reimport_domain": NAME,  # re-imported (optional) with a NotAfter
+   "reimport_days": N}             # N days away (default 300)
+Prints {"new": ARN of the imported certificate, or null} on stdout.
 """
 
 import datetime as dt
@@ -24,16 +25,23 @@ def main():
     session = assumed_session(sts, plan["account_id"])
     acm = session.client("acm", region_name=plan["region"], endpoint_url=url)
 
-    acm.delete_certificate(CertificateArn=plan["delete"])
+    if "delete" in plan:
+        acm.delete_certificate(CertificateArn=plan["delete"])
     now = utcnow()
-    certificate, key = self_signed(
-        plan["new_domain"], rsa_key(), now + dt.timedelta(days=3) + DAY_MARGIN
-    )
-    new = acm.import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
-    certificate, key = self_signed(
-        plan["reimport_domain"], rsa_key(), now + dt.timedelta(days=300) + DAY_MARGIN
-    )
-    acm.import_certificate(CertificateArn=plan["reimport"], Certificate=certificate, PrivateKey=key)
+    new = None
+    if "new_domain" in plan:
+        certificate, key = self_signed(
+            plan["new_domain"], rsa_key(), now + dt.timedelta(days=3) + DAY_MARGIN
+        )
+        new = acm.import_certificate(Certificate=certificate, PrivateKey=key)["CertificateArn"]
+    if "reimport" in plan:
+        days = plan.get("reimport_days", 300)
+        certificate, key = self_signed(
+            plan["reimport_domain"], rsa_key(), now + dt.timedelta(days=days) + DAY_MARGIN
+        )
+        acm.import_certificate(
+            CertificateArn=plan["reimport"], Certificate=certificate, PrivateKey=key
+        )
     print(json.dumps({"new": new}))
 
 

@@ -358,8 +358,67 @@ pub fn seed(moto: &Moto) -> Manifest {
     })
 }
 
+/// What [`change_one_target`] did, in one member's account-region.
+pub struct Changed<'m> {
+    /// Deleted (an unused certificate: NOT_IN_USE).
+    pub deleted: &'m SeededCertificate,
+    /// Re-imported with a NotAfter 300 days away.
+    pub reimported: &'m SeededCertificate,
+    /// Imported, expiring in 3 days: `soon.example.com`.
+    pub new_arn: String,
+}
+
+/// In the first member target with an imported RSA certificate: deletes its unused
+/// certificate, imports `soon.example.com` expiring in 3 days, re-imports the RSA one.
+pub fn change_one_target<'m>(moto: &Moto, manifest: &'m Manifest) -> Changed<'m> {
+    let reimported = manifest
+        .certificates
+        .iter()
+        .find(|c| c.kind == Kind::ImportedRsa && c.account_id != manifest.management_account)
+        .expect("a member has an imported RSA certificate");
+    let deleted = manifest
+        .certificates
+        .iter()
+        .find(|c| {
+            c.kind == Kind::DnsUnused
+                && c.account_id == reimported.account_id
+                && c.region == reimported.region
+        })
+        .expect("the same target has an unused certificate");
+    let answer = change(
+        moto,
+        &serde_json::json!({
+            "account_id": reimported.account_id,
+            "region": reimported.region,
+            "delete": deleted.arn,
+            "new_domain": "soon.example.com",
+            "reimport": reimported.arn,
+            "reimport_domain": reimported.domain,
+        }),
+    );
+    Changed {
+        deleted,
+        reimported,
+        new_arn: answer["new"].as_str().expect("the new ARN").to_owned(),
+    }
+}
+
+/// Re-imports `certificate` with a NotAfter `days` away.
+pub fn reimport(moto: &Moto, certificate: &SeededCertificate, days: i64) {
+    change(
+        moto,
+        &serde_json::json!({
+            "account_id": certificate.account_id,
+            "region": certificate.region,
+            "reimport": certificate.arn,
+            "reimport_domain": certificate.domain,
+            "reimport_days": days,
+        }),
+    );
+}
+
 /// Runs `tests/moto/change_org.py` with `plan` (see that script) and returns its JSON answer.
-pub fn change(moto: &Moto, plan: &serde_json::Value) -> serde_json::Value {
+fn change(moto: &Moto, plan: &serde_json::Value) -> serde_json::Value {
     let script = workspace().join("tests/moto/change_org.py");
     let mut command = Command::new(moto.python());
     command.arg(&script).arg(moto.url()).arg(plan.to_string());

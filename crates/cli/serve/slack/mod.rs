@@ -307,31 +307,8 @@ impl SlackApi for SlackIo {
 
     fn respond<'a>(&'a self, response_url: &'a str, text: &'a str) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let url = match response_url.parse() {
-                Ok(url) => url,
-                Err(e) => {
-                    tracing::warn!("not a response_url ({e}): no delayed reply");
-                    return;
-                }
-            };
-            let request = SlackApiPostWebhookMessageRequest::new(
-                SlackMessageContent::new().with_text(text.to_owned()),
-            );
-            let sent = tokio::time::timeout(
-                CALL_TIMEOUT,
-                self.client
-                    .respond_to_event(&SlackResponseUrl::new(url), &request),
-            )
-            .await;
-            match sent {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => {
-                    tracing::warn!("could not send a delayed reply to the response_url: {e}")
-                }
-                Err(_) => tracing::warn!(
-                    "could not send a delayed reply to the response_url: no answer within {CALL_TIMEOUT:?}"
-                ),
-            }
+            self.respond_with(response_url, &certwatch_slack::Reply::note(text))
+                .await
         })
     }
 }
