@@ -281,3 +281,30 @@ async fn buttons_open_a_modal_and_its_submission_records_and_marks_the_message()
         "the buttons are gone: {text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn details_shows_the_history_to_the_clicker_only() {
+    let report = demo_report().await;
+    let rig = Rig::new(report.generated_at, report.clone());
+    let app = rig.app(config(""), scanned_store(&report));
+    let arn = record_of(&report, "campaign.example.org").facts.arn.clone();
+    let mut payload = click("U0000001", &arn);
+    payload["actions"][0]["action_id"] = json!("certwatch_details");
+    let (status, _) = send(&app, interaction_request(&app, &payload, true)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        rig.slack.views.lock().unwrap().is_empty(),
+        "no modal for details"
+    );
+    let replies = rig.slack.replies.lock().unwrap().clone();
+    assert_eq!(replies.len(), 1, "{replies:#?}");
+    let (url, reply) = &replies[0];
+    assert_eq!(url, "https://hooks.example/actions/1");
+    assert_eq!(reply["response_type"], "ephemeral");
+    assert!(
+        reply.to_string().contains("campaign.example.org"),
+        "{reply}"
+    );
+    // Reading is not deciding: nothing was written.
+    assert!(app.with_store(|s| s.audit(10)).await.unwrap().is_empty());
+}
