@@ -5,6 +5,7 @@
 
 mod changes;
 mod config;
+mod demo;
 mod render;
 mod serve;
 
@@ -60,6 +61,11 @@ enum Command {
     Serve {
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Watch the simulated organization of `certwatch demo` instead of AWS (no AWS account
+        /// needed): the same scans, store, digest and commands, to try the Slack app. The
+        /// config's `[serve]` and `[slack]` apply; its AWS scan settings do not.
+        #[arg(long)]
+        demo: bool,
     },
     /// Render the daily digest from a fresh scan (or the demo organization) without posting it.
     Digest {
@@ -113,14 +119,12 @@ fn parse_urgency(text: &str) -> Result<Urgency, String> {
 fn main() -> ExitCode {
     // The AWS SDK's HTTPS client and other rustls users must agree on one crypto provider.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CERTWATCH_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("error")),
-        )
-        .init();
+    // Parsed first: the log's default level depends on the command.
     let cli = Cli::parse();
+    if let Err(e) = init_logging(&cli.command) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -138,6 +142,42 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The log on stderr. `CERTWATCH_LOG` is the filter (`info`, `certwatch_scanner=debug`, …); without
+/// it `serve` logs at `info` (its log is what an operator reads: scans, digests, refused
+/// requests) and the other commands at `error` (they print their own output).
+/// `CERTWATCH_LOG_FORMAT` is `text` (the default) or `json` (one object per line, with the
+/// spans). Colours only on a terminal: a log sent to a file or a pipe has no escape sequences.
+fn init_logging(command: &Command) -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let filter = match var("CERTWATCH_LOG") {
+        Some(text) => EnvFilter::try_new(&text).with_context(|| {
+            format!("CERTWATCH_LOG={text:?} is not a log filter (e.g. info, or certwatch_scanner=debug)")
+        })?,
+        None => EnvFilter::new(match command {
+            Command::Serve { .. } => "info",
+            _ => "error",
+        }),
+    };
+    let json = match var("CERTWATCH_LOG_FORMAT").as_deref().map(str::trim) {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            anyhow::bail!("CERTWATCH_LOG_FORMAT={other:?}: the log format is \"text\" or \"json\"")
+        }
+    };
+    let log = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_env_filter(filter);
+    if json {
+        log.json().init();
+    } else {
+        log.init();
+    }
+    Ok(())
 }
 
 /// The configuration, first found of: `--config PATH`; the TOML text in
@@ -241,10 +281,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
-        Command::Serve { config } => {
+        Command::Serve { config, demo } => {
             let (file, label) = load_config(config.as_ref())?;
-            let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             let serve_config = file.serve_config(&label)?;
+            if demo {
+                let world = demo::DemoWorld::start().await?;
+                let served = serve::run(serve_config, world.scan.clone(), world.aws.clone()).await;
+                world.shutdown().await;
+                served?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             let base = aws_from_environment().await;
             serve::run(serve_config, scan_config, base).await?;
             Ok(ExitCode::SUCCESS)
@@ -408,43 +455,9 @@ async fn scan_with_progress(base: &SdkConfig, config: &ScanConfig) -> Result<Rep
 /// Serves the built-in simulated organization on loopback and scans it through the real AWS
 /// SDK clients, exactly as a real scan would.
 async fn demo() -> Result<Report> {
-    let now = chrono::Utc::now();
-    let server = certwatch_sim::serve(certwatch_sim::Scenario::demo(), now)
-        .await
-        .context("starting the simulated organization")?;
-    eprintln!(
-        "Demo: scanning a simulated AWS Organization served at {} (Organizations, STS, Account \
-         and ACM over the AWS wire protocols).",
-        server.endpoint()
-    );
-    // The simulated world's DNS zone and TLS endpoints, wired in by the same settings as
-    // `[checks]` in a config file.
-    let checks = server.dns_addr().map(|dns| {
-        eprintln!(
-            "Demo: checking DNS at {dns} and TLS endpoints on port {} of 127.0.0.1.",
-            server.tls_port().unwrap_or(443)
-        );
-        certwatch_scanner::ProbeConfig {
-            nameservers: vec![dns],
-            tls_port: server.tls_port().unwrap_or(443),
-            ..certwatch_scanner::ProbeConfig::default()
-        }
-    });
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::from_static("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "sim", "sim", None, None, "demo",
-        ))
-        .endpoint_url(server.endpoint())
-        .http_client(certwatch_scanner::http_client())
-        .load()
-        .await;
-    let config = ScanConfig {
-        checks,
-        ..ScanConfig::default()
-    };
-    let report = scan_with_progress(&base, &config).await;
-    server.shutdown().await;
+    let world = demo::DemoWorld::start().await?;
+    let report = scan_with_progress(&world.aws, &world.scan).await;
+    world.shutdown().await;
     report
 }
 

@@ -599,3 +599,20 @@ async fn socket_mode_clicks_open_the_modal_and_submissions_snooze() {
     );
     sim.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_watches_the_simulated_organization_without_aws() {
+    let slack = FakeSlack::start().await;
+    let (_, tables) = http_slack(3600);
+    let setup = Setup::new(&slack.api_url, &tables);
+    let serve = setup.start_demo();
+    let ready = setup.wait_ready().await;
+    assert_eq!(ready["certificates"], 46, "{ready}");
+    let (status, body) = setup
+        .signed(&form("U0000001", "code SERVED_STALE", ""))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("SERVED_STALE"), "{body}");
+    assert!(!body.contains("Sorry"), "{body}");
+    drop(serve);
+}

@@ -1,5 +1,6 @@
 //! The state the serve tasks share, and the answer to a slash command from it.
 
+use super::metrics::{CommandOutcome, Metrics};
 use super::ports::{Clock, Scanner, SlackApi};
 use crate::config::ServeConfig;
 use anyhow::Result;
@@ -54,6 +55,8 @@ pub struct App {
     pub scanner: Arc<dyn Scanner>,
     pub slack: Option<Arc<dyn SlackApi>>,
     pub signing_secret: Option<Vec<u8>>,
+    /// What `/metrics` shows besides the inventory's certificates.
+    pub metrics: Metrics,
     store: Arc<Mutex<Store>>,
     inventory: RwLock<Arc<Inventory>>,
     pub(super) scan_now: Notify,
@@ -88,6 +91,7 @@ impl App {
             scanner: parts.scanner,
             slack: parts.slack,
             signing_secret: parts.signing_secret,
+            metrics: Metrics::new(&inventory),
             store: Arc::new(Mutex::new(parts.store)),
             inventory: RwLock::new(Arc::new(inventory)),
             scan_now: Notify::new(),
@@ -247,28 +251,30 @@ impl App {
     /// `/certs show` (a certificate's history) and the decisions it records.
     pub async fn answer(&self, cmd: &Incoming) -> serde_json::Value {
         if self.is_stopping() {
+            self.metrics.command(CommandOutcome::Refused);
             return reply_json(&Reply::note(
                 "certwatch is restarting; try again in a minute.",
             ));
         }
         let inventory = self.inventory();
         let scan_running = self.scan_running();
-        let reply = match bot::answer(
+        let answered = |reply| (reply, CommandOutcome::Answered);
+        let (reply, outcome) = match bot::answer(
             &self.access,
             cmd,
             &inventory,
             scan_running,
             self.clock.now(),
         ) {
-            Ok(Answer::Reply(reply)) => reply,
-            Ok(Answer::Show { arn, public }) => self.show(&arn, public).await,
-            Ok(Answer::Decide(decide)) => self.record_decision(&decide).await,
+            Ok(Answer::Reply(reply)) => answered(reply),
+            Ok(Answer::Show { arn, public }) => outcome_of(self.try_show(&arn, public).await),
+            Ok(Answer::Decide(decide)) => outcome_of(self.try_record_decision(&decide).await),
             Ok(Answer::Scan) => {
                 if self.request_scan(cmd.response_url.clone()) {
                     tracing::info!(user = %cmd.user_id, "scan requested from Slack");
-                    certwatch_slack::scan_started()
+                    answered(certwatch_slack::scan_started())
                 } else {
-                    certwatch_slack::scan_already_running()
+                    answered(certwatch_slack::scan_already_running())
                 }
             }
             Err(refusal) => {
@@ -279,9 +285,10 @@ impl App {
                     ?refusal,
                     "refused a slash command"
                 );
-                refusal.reply()
+                (refusal.reply(), CommandOutcome::Refused)
             }
         };
+        self.metrics.command(outcome);
         self.encode(&reply)
     }
 
@@ -300,20 +307,27 @@ impl App {
     /// `/certs show` (and the *Details* button): the certificate with its history from the
     /// store.
     pub(super) async fn show(&self, arn: &str, public: bool) -> Reply {
+        self.try_show(arn, public)
+            .await
+            .unwrap_or_else(|apology| apology)
+    }
+
+    /// [`App::show`], with the apology apart (`/metrics` counts it as an error).
+    async fn try_show(&self, arn: &str, public: bool) -> Result<Reply, Reply> {
         let key = arn.to_owned();
         match self.with_store(move |store| store.history(&key)).await {
-            Ok(history) => certwatch_slack::show_with_history(
+            Ok(history) => Ok(certwatch_slack::show_with_history(
                 arn,
                 &self.inventory(),
                 &history,
                 self.scan_running(),
                 self.clock.now(),
                 public,
-            ),
+            )),
             Err(e) => {
                 let id = self.error_id();
                 tracing::error!(error_id = %id, %arn, "reading a certificate's history: {e:#}");
-                bot::apology(&id)
+                Err(bot::apology(&id))
             }
         }
     }
@@ -322,6 +336,13 @@ impl App {
     /// is stored, holds it in memory; the reply confirms it. Nothing is held if nothing was
     /// stored.
     pub(super) async fn record_decision(&self, decide: &Decide) -> Reply {
+        self.try_record_decision(decide)
+            .await
+            .unwrap_or_else(|apology| apology)
+    }
+
+    /// [`App::record_decision`], with the apology apart.
+    async fn try_record_decision(&self, decide: &Decide) -> Result<Reply, Reply> {
         let entry = decide.audit_entry();
         let decision = decide.decision.clone();
         let stored = {
@@ -346,14 +367,22 @@ impl App {
                         inventory.decisions.remove(&entry.arn);
                     }
                 });
-                certwatch_slack::render::decided(decide)
+                Ok(certwatch_slack::render::decided(decide))
             }
             Err(e) => {
                 let id = self.error_id();
                 tracing::error!(error_id = %id, arn = %entry.arn, "recording a decision: {e:#}");
-                bot::apology(&id)
+                Err(bot::apology(&id))
             }
         }
+    }
+}
+
+/// A reply, and whether it is an answer or an apology.
+fn outcome_of(result: Result<Reply, Reply>) -> (Reply, CommandOutcome) {
+    match result {
+        Ok(reply) => (reply, CommandOutcome::Answered),
+        Err(apology) => (apology, CommandOutcome::Error),
     }
 }
 

@@ -154,6 +154,7 @@ async fn post(
     };
     match slack.post_digest(&digest.channel, &rendered, date).await {
         Ok(ts) => {
+            app.metrics.digest_posted();
             tracing::info!(%date, %ts, channel = %digest.channel, "digest posted");
             *memory = Some((date, Known::Posted));
             record_post(app, date, &digest.channel, &ts).await;

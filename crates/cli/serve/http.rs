@@ -1,5 +1,5 @@
-//! The HTTP listener: health and readiness for orchestrators, and (HTTP transport) Slack slash
-//! commands, verified with the signing secret before anything else happens.
+//! The HTTP listener: health, readiness and metrics for orchestrators and Prometheus, and
+//! (HTTP transport) Slack slash commands, verified with the signing secret before anything else happens.
 
 use super::App;
 use axum::body::Bytes;
@@ -18,7 +18,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub fn router(app: Arc<App>) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics));
     if app.signing_secret.is_some() {
         router = router
             .route("/slack/commands", post(command))
@@ -54,6 +55,29 @@ async fn readyz(State(app): State<Arc<App>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// Prometheus's scrape: the inventory's certificates as they are now, and the runtime's series.
+async fn metrics(State(app): State<Arc<App>>) -> Response {
+    match app.metrics.encode(app.inventory()) {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                super::metrics::CONTENT_TYPE,
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            let id = app.error_id();
+            tracing::error!(error_id = %id, "encoding the metrics: {e}");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error {id}\n"),
+            )
+                .into_response()
+        }
+    }
 }
 
 /// 401 with a fixed body: nothing about why (which would help a forger) and no side effect.

@@ -13,6 +13,7 @@ mod app;
 mod digest_loop;
 mod http;
 mod interact;
+mod metrics;
 pub mod ports;
 mod scan_loop;
 mod slack;
@@ -173,11 +174,9 @@ pub async fn run(config: ServeConfig, scan_config: ScanConfig, aws: SdkConfig) -
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("serve.listen: cannot listen on {listen}"))?;
+    // Through the log only (serve logs at info by default), so that a JSON log is all JSON.
+    let listen = listener.local_addr()?;
     tracing::info!(%listen, ?transport, "certwatch serve started");
-    eprintln!(
-        "certwatch serve: listening on {} ({transport:?} transport)",
-        listener.local_addr()?
-    );
 
     let scans = tokio::spawn(scan_loop::scan_loop(app.clone()));
     let digests = tokio::spawn(digest_loop::digest_loop(app.clone()));

@@ -43,6 +43,8 @@ pub async fn scan_once(app: &App) {
             let first = previous_scan.is_none();
             match app.with_store(move |store| store.merge_scan(report)).await {
                 Ok(merged) => {
+                    let at = merged.inventory.last_scan.unwrap_or(now);
+                    app.metrics.scan_succeeded(&stats, failures, at);
                     app.set_inventory(merged.inventory);
                     if !first {
                         // The first scan into a store is all new: the digest says it.
@@ -59,6 +61,7 @@ pub async fn scan_once(app: &App) {
                     bot::scan_outcome(ScanOutcome::Finished(&stats))
                 }
                 Err(e) => {
+                    app.metrics.scan_failed();
                     let id = app.error_id();
                     tracing::error!(error_id = %id, "storing the scan failed: {e:#}");
                     bot::scan_outcome(ScanOutcome::Failed { error_id: &id })
@@ -66,6 +69,7 @@ pub async fn scan_once(app: &App) {
             }
         }
         Err(e) => {
+            app.metrics.scan_failed();
             let id = app.error_id();
             tracing::error!(error_id = %id, "scan failed: {e:#}");
             bot::scan_outcome(ScanOutcome::Failed { error_id: &id })
@@ -96,12 +100,15 @@ async fn post_alerts(app: &App, changes: &certwatch_core::Changes) {
         return;
     };
     match slack.post_messages(&alerts.channel, &messages).await {
-        Ok(ts) => tracing::info!(
-            %ts,
-            channel = %alerts.channel,
-            changes = changes.changes.len(),
-            "alerts posted"
-        ),
+        Ok(ts) => {
+            app.metrics.alerts_posted();
+            tracing::info!(
+                %ts,
+                channel = %alerts.channel,
+                changes = changes.changes.len(),
+                "alerts posted"
+            )
+        }
         Err(e) => tracing::error!("posting the alerts failed: {e:#}"),
     }
 }

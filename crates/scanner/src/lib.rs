@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use throttle::{patient, Limits};
+use tracing::Instrument;
 
 /// Everything the scanner needs to know, already validated.
 #[derive(Debug, Clone)]
@@ -240,6 +241,7 @@ pub async fn scan_each_after(
 
     let mut out = std::mem::take(&mut *run.output());
     let check_stats = checks.finish(&mut out.failures);
+    out.fallbacks.log(out.search_fallbacks);
     Ok(Report {
         generated_at: now,
         stats: Stats {
@@ -339,6 +341,85 @@ struct Output {
     targets: u64,
     regions_skipped: u64,
     search_fallbacks: u64,
+    fallbacks: FallbackTally,
+}
+
+/// Why SearchCertificates was not used for a target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fallback {
+    /// `search_certificates = false`: not a fallback, the configured path.
+    Off,
+    /// AccessDenied: the member role may not search (the whole account lists).
+    Refused,
+    /// The endpoint does not serve the operation (the whole region lists).
+    NotServed,
+    /// Any other failure (that target lists).
+    Failed,
+}
+
+/// The fallbacks of one scan by reason, with the first error seen for each: logged as one line
+/// when the scan ends (an emulator without SearchCertificates would otherwise give a line per
+/// region, and a refusing organization one per account). Per target detail is at debug level.
+#[derive(Default)]
+struct FallbackTally {
+    refused: (u64, Option<String>),
+    not_served: (u64, Option<String>),
+    failed: (u64, Option<String>),
+}
+
+impl FallbackTally {
+    fn add(&mut self, reason: Fallback, error: Option<&AwsError>) {
+        let slot = match reason {
+            Fallback::Off => return,
+            Fallback::Refused => &mut self.refused,
+            Fallback::NotServed => &mut self.not_served,
+            Fallback::Failed => &mut self.failed,
+        };
+        slot.0 += 1;
+        if slot.1.is_none() {
+            slot.1 = error.map(brief);
+        }
+    }
+
+    /// One `info` line, if any account-region fell back.
+    fn log(&self, fallbacks: u64) {
+        if fallbacks == 0 {
+            return;
+        }
+        let why: Vec<String> = [
+            ("refused", &self.refused),
+            ("not served", &self.not_served),
+            ("failed", &self.failed),
+        ]
+        .into_iter()
+        .filter(|(_, (count, _))| *count > 0)
+        .map(|(what, (count, error))| match error {
+            Some(error) => format!("{count} {what} ({error})"),
+            None => format!("{count} {what}"),
+        })
+        .collect();
+        tracing::info!(
+            fallbacks,
+            refused = self.refused.0,
+            not_served = self.not_served.0,
+            failed = self.failed.0,
+            "SearchCertificates fell back to ListCertificates in {fallbacks} account-region(s): {}",
+            why.join(", ")
+        );
+    }
+}
+
+/// An error in a few words for a summary line: AWS's code, else the HTTP status, else the
+/// start of the message (the whole error is in the target's debug line).
+fn brief(error: &AwsError) -> String {
+    match (&error.code, error.status) {
+        (Some(code), _) => code.clone(),
+        (None, Some(status)) => format!("HTTP {status}"),
+        (None, None) => {
+            let first = error.message.split(": ").next().unwrap_or_default();
+            first.chars().take(80).collect()
+        }
+    }
 }
 
 /// One scan in progress, shared by its tasks.
@@ -450,11 +531,18 @@ impl Run {
                 let run = self.clone();
                 let events = events.clone();
                 let is_own = account.id == own_id;
-                tasks.spawn(async move {
-                    run.scan_account(&account, is_own, &events).await;
-                    let _ = events.send(Event::AccountDone).await;
-                    drop(slot);
-                });
+                // One span per account, at info: about one creation per account and an
+                // enter/exit per poll of its task, small beside the account's AWS calls; the
+                // warnings of its targets and the SDK's carry the account id with it.
+                let span = tracing::info_span!("account", account = %account.id);
+                tasks.spawn(
+                    async move {
+                        run.scan_account(&account, is_own, &events).await;
+                        let _ = events.send(Event::AccountDone).await;
+                        drop(slot);
+                    }
+                    .instrument(span),
+                );
                 started += 1;
                 // Reap finished tasks as we go, so a large organization does not pile them up.
                 while let Some(done) = tasks.try_join_next() {
@@ -512,11 +600,12 @@ impl Run {
         // IAM is global: once the role is refused SearchCertificates in one region, the
         // account's other regions list with ListCertificates straight away.
         let search_denied = AtomicBool::new(false);
-        futures::future::join_all(
-            regions
-                .iter()
-                .map(|region| self.scan_target(account, &config, region, &search_denied, events)),
-        )
+        // A span per target at debug level only: 17 per account, disabled (one atomic load)
+        // unless CERTWATCH_LOG asks for debug.
+        futures::future::join_all(regions.iter().map(|region| {
+            self.scan_target(account, &config, region, &search_denied, events)
+                .instrument(tracing::debug_span!("target", region = region.as_str()))
+        }))
         .await;
     }
 
@@ -553,10 +642,12 @@ impl Run {
         let acm = self.aws.acm(config, &account.id, region);
         let key = self.key(account, region);
         let listing = match self.search(account, &acm, key, search_denied).await {
-            Some(listing) => listing,
-            None => {
-                if self.config.search_certificates {
-                    self.output().search_fallbacks += 1;
+            Ok(listing) => listing,
+            Err((reason, error)) => {
+                if reason != Fallback::Off {
+                    let mut out = self.output();
+                    out.search_fallbacks += 1;
+                    out.fallbacks.add(reason, error.as_ref());
                 }
                 self.list(&acm, key).await
             }
@@ -587,26 +678,30 @@ impl Run {
         let _ = events.send(Event::TargetDone(records)).await;
     }
 
-    /// Every certificate of the target through SearchCertificates, or `None` to fall back to
-    /// ListCertificates: search is an optimisation, never the only path. A search that fails
-    /// part-way is dropped whole, so the fallback's describes cover every certificate.
+    /// Every certificate of the target through SearchCertificates, or why to fall back to
+    /// ListCertificates (with the error, if this target's search failed): search is an
+    /// optimisation, never the only path. A search that fails part-way is dropped whole, so the
+    /// fallback's describes cover every certificate.
     async fn search(
         &self,
         account: &OrgAccount,
         acm: &Acm,
         key: throttle::Key,
         search_denied: &AtomicBool,
-    ) -> Option<Listing> {
+    ) -> Result<Listing, (Fallback, Option<AwsError>)> {
         let unsupported = || {
             self.search_unsupported
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
         };
-        if !self.config.search_certificates
-            || search_denied.load(Ordering::Relaxed)
-            || unsupported().contains(&key.1)
-        {
-            return None;
+        if !self.config.search_certificates {
+            return Err((Fallback::Off, None));
+        }
+        if search_denied.load(Ordering::Relaxed) {
+            return Err((Fallback::Refused, None));
+        }
+        if unsupported().contains(&key.1) {
+            return Err((Fallback::NotServed, None));
         }
         let listing = all_pages(|token| {
             patient(move || {
@@ -617,22 +712,26 @@ impl Run {
         .await;
         let error = match listing {
             Listing::Listed(_, Some(error)) => error,
-            complete => return Some(complete),
+            complete => return Ok(complete),
         };
-        if error.is_access_denied() {
+        // Per target at debug: the scan logs one summary line of its fallbacks when it ends.
+        let (account, region) = (&account.id, acm.region());
+        let reason = if error.is_access_denied() {
             search_denied.store(true, Ordering::Relaxed);
-            tracing::info!(account = %account.id, %error,
+            tracing::debug!(%account, region, %error,
                 "SearchCertificates refused; listing this account with ListCertificates");
+            Fallback::Refused
         } else if error.is_unsupported_operation() {
-            if unsupported().insert(key.1) {
-                tracing::info!(region = acm.region(), %error,
-                    "SearchCertificates not served; listing the region with ListCertificates");
-            }
+            unsupported().insert(key.1);
+            tracing::debug!(%account, region, %error,
+                "SearchCertificates not served; listing the region with ListCertificates");
+            Fallback::NotServed
         } else {
-            tracing::debug!(account = %account.id, %error,
+            tracing::debug!(%account, region, %error,
                 "SearchCertificates failed; listing this target with ListCertificates");
-        }
-        None
+            Fallback::Failed
+        };
+        Err((reason, Some(error)))
     }
 
     async fn list(&self, acm: &Acm, key: throttle::Key) -> Listing {

@@ -168,6 +168,12 @@ fn answers_http(port: u16) -> bool {
     stream.read_exact(&mut status_line).is_ok() && status_line.starts_with(b"HTTP/1.")
 }
 
+/// The test venv's interpreter (built if needed) without starting moto: it also has
+/// `prometheus_client`, whose parser reads serve's `/metrics` in tests/e2e/metrics.rs.
+pub fn python() -> &'static Path {
+    moto_python()
+}
+
 /// The Python that runs moto, resolved (and its venv built) once per test process.
 fn moto_python() -> &'static Path {
     static PYTHON: OnceLock<PathBuf> = OnceLock::new();

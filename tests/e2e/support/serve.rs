@@ -113,28 +113,60 @@ impl Setup {
 
     /// Starts `certwatch serve` against `aws`, appending to the log.
     pub fn start(&self, aws: &str) -> Serve {
+        self.start_with_env(aws, &[])
+    }
+
+    /// Starts `certwatch serve` like [`Setup::start`], with these environment variables on top:
+    /// `Some` sets one (`CERTWATCH_LOG_FORMAT=json`), `None` removes it (`CERTWATCH_LOG`, which
+    /// `start` sets to `info`, to see serve's own default).
+    pub fn start_with_env(&self, aws: &str, env: &[(&str, Option<&str>)]) -> Serve {
+        self.spawn(&[], Some(aws), env)
+    }
+
+    /// Starts `certwatch serve --demo`, with no AWS setting at all in its environment.
+    pub fn start_demo(&self) -> Serve {
+        self.spawn(&["--demo"], None, &[])
+    }
+
+    fn spawn(&self, extra: &[&str], aws: Option<&str>, env: &[(&str, Option<&str>)]) -> Serve {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_certwatch"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_certwatch"));
+        command
             .args(["serve", "--config", self.config.to_str().unwrap()])
+            .args(extra)
             .env_remove("CERTWATCH_CONFIG_TOML")
             .env_remove("AWS_PROFILE")
-            .env("AWS_ENDPOINT_URL", aws)
-            .env("AWS_ACCESS_KEY_ID", "sim")
-            .env("AWS_SECRET_ACCESS_KEY", "sim")
-            .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("SLACK_BOT_TOKEN", BOT_TOKEN)
             .env("SLACK_SIGNING_SECRET", SECRET)
             .env("SLACK_APP_TOKEN", APP_TOKEN)
             .env("CERTWATCH_LOG", "info")
+            .env_remove("CERTWATCH_LOG_FORMAT")
             .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start certwatch serve");
+            .stderr(log);
+        let aws_env = [
+            ("AWS_ENDPOINT_URL", aws.unwrap_or_default()),
+            ("AWS_ACCESS_KEY_ID", "sim"),
+            ("AWS_SECRET_ACCESS_KEY", "sim"),
+            ("AWS_REGION", "us-east-1"),
+        ];
+        for (name, value) in aws_env {
+            match aws {
+                Some(_) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let child = command.spawn().expect("start certwatch serve");
         Serve { child }
     }
 
@@ -216,6 +248,21 @@ impl Serve {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Serve {
+    /// Stops it as ECS does (SIGTERM) and returns its exit status; panics, with its log, if it
+    /// is still running after 30 s.
+    pub async fn terminate(mut self, setup: &Setup) -> ExitStatus {
+        self.signal(Signal::SIGTERM);
+        match self.exit_within(Duration::from_secs(30)).await {
+            Some(status) => status,
+            None => panic!(
+                "serve still running 30 s after SIGTERM; log:\n{}",
+                setup.log_text()
+            ),
         }
     }
 }

@@ -6,6 +6,7 @@
 use super::ports::{Clock, Scanner, SlackApi};
 
 mod memory;
+mod metrics;
 use super::{http, scan_loop, App, Parts, SlackStatus};
 use crate::config::{FileConfig, ServeConfig};
 use anyhow::Result;
