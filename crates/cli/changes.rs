@@ -32,6 +32,11 @@ pub async fn merge(held: (certwatch_store::Store, PathBuf), report: Report) -> R
 /// Prints `changes`: one line each (table), the JSON contract, or CSV.
 pub fn write(changes: &Changes, format: Format, out: &mut dyn Write) -> io::Result<()> {
     match format {
+        // Refused before the scan (`certwatch scan --changes --format html`).
+        Format::Html => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "the changes have no html format: use table, json or csv",
+        )),
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, changes)?;
             writeln!(out)

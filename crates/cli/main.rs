@@ -84,6 +84,18 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: DigestFormat,
     },
+    /// Write a report of the stored inventory (what `serve` last merged) without scanning: by
+    /// default the HTML page of `scan --format html`, with the certificates carried over from
+    /// an earlier scan marked stale.
+    Report {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Read the inventory from the store (serve.store_path). (The only source for now.)
+        #[arg(long, required = true)]
+        from_store: bool,
+        #[arg(long, value_enum, default_value = "html")]
+        format: Format,
+    },
     /// Exit 0 if the URL answers 200 (a container health check that needs no curl).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
@@ -248,6 +260,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             changes: print_changes,
             output,
         } => {
+            if print_changes && output.format == Some(Format::Html) {
+                anyhow::bail!("--changes has no html format: use table, json or csv");
+            }
             let (file, label) = load_config(config.as_ref())?;
             let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             // Opened and held before the scan: a store in use fails fast, before a long scan.
@@ -306,11 +321,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let serve_config = file.serve_config(&label)?;
             let inventory = if from_store {
-                let path = serve_config.store_path.clone();
-                tokio::task::spawn_blocking(move || {
-                    certwatch_store::Store::open(&path)?.inventory()
-                })
-                .await??
+                stored_inventory(serve_config.store_path.clone()).await?
             } else {
                 let report = if use_demo {
                     demo().await?
@@ -332,8 +343,28 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print_digest(digest.as_ref(), format)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report {
+            config,
+            from_store: _,
+            format,
+        } => {
+            let (file, label) = load_config(config.as_ref())?;
+            let inventory = stored_inventory(file.serve_config(&label)?.store_path).await?;
+            print_out("the report", |out| match format {
+                Format::Html => render::html::write(&inventory.report, &inventory.stale, out),
+                other => render::write(&inventory.report, other, out),
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Healthcheck { url } => Ok(healthcheck(&url).await),
     }
+}
+
+/// The inventory the store at `path` holds (what `serve` last merged).
+async fn stored_inventory(path: PathBuf) -> Result<certwatch_core::Inventory> {
+    tokio::task::spawn_blocking(move || certwatch_store::Store::open(&path)?.inventory())
+        .await?
+        .with_context(|| "reading the store")
 }
 
 fn print_digest(digest: Option<&certwatch_slack::Digest>, format: DigestFormat) -> Result<()> {
@@ -486,9 +517,17 @@ fn write_out(
     } else {
         Format::Json
     });
+    print_out(what, |out| write(format, out))
+}
+
+/// Writes to stdout; `false`: the reader went away (see [`write_out`]).
+fn print_out(
+    what: &'static str,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<bool> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    match write(format, &mut out).and_then(|()| out.flush()) {
+    match write(&mut out).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
         Err(e) => Err(e).with_context(|| format!("writing {what}")),

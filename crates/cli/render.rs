@@ -1,5 +1,7 @@
 //! How a report is shown: one function per output format, chosen by one `match`.
 
+pub mod html;
+
 use certwatch_core::order::most_urgent_first;
 use certwatch_core::{CertificateRecord, Finding, Report, Urgency};
 use comfy_table::presets::UTF8_FULL_CONDENSED;
@@ -11,6 +13,8 @@ pub enum Format {
     Table,
     Json,
     Csv,
+    /// One self-contained page: see [`html`].
+    Html,
 }
 
 pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result<()> {
@@ -21,6 +25,7 @@ pub fn write(report: &Report, format: Format, out: &mut dyn Write) -> io::Result
             writeln!(out)
         }
         Format::Csv => csv(report, out),
+        Format::Html => html::write(report, &Default::default(), out),
     }
 }
 

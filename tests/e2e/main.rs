@@ -11,6 +11,7 @@ mod logs;
 mod memory_moto;
 mod metrics;
 mod permissions;
+mod report_html;
 mod scan_moto;
 mod search;
 mod serve;
