@@ -19,6 +19,10 @@ type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
 >;
 
+/// How long a stop waits, after asking the Socket Mode connections to close, for their close
+/// frames to go out (their tasks send them; nothing reports when they did).
+const CLOSE_FRAME_GRACE: Duration = Duration::from_millis(500);
+
 /// The Slack client has no HTTP timeout of its own.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -177,6 +181,9 @@ impl SlackIo {
     pub async fn stop_socket_mode(&self) {
         if let Some(listener) = self.socket.lock().await.take() {
             listener.shutdown().await;
+            // slack-morphism only asks each connection's task to close; the close frame goes
+            // out when that task next runs. Give it that moment before the process exits.
+            tokio::time::sleep(CLOSE_FRAME_GRACE).await;
             tracing::info!("Slack Socket Mode connection closed");
         }
     }
