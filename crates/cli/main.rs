@@ -10,6 +10,12 @@ mod render;
 mod serve;
 
 use anyhow::{Context, Result};
+
+/// mimalloc instead of glibc's malloc: the scanner allocates and frees many small buffers per AWS
+/// call from many threads; at 10,000 accounts × 17 regions this cut its CPU per call by about a
+/// third (README, "Performance").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use certwatch_core::{Report, Urgency};
 use certwatch_scanner::{Progress, ScanConfig};

@@ -25,6 +25,12 @@
 //! arrives, so the terms overlap.
 
 use anyhow::{bail, Context, Result};
+
+/// mimalloc, as the certwatch binary ships (the `mimalloc` feature, on by default; off, the bench
+/// measures glibc's malloc).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use aws_config::{BehaviorVersion, Region};
 use certwatch_bench::process::{cpu_seconds, peak_rss_kib};
 use certwatch_core::CertificateRecord;
