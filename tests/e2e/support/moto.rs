@@ -340,9 +340,15 @@ impl Manifest {
 
 /// Creates the organization of `tests/moto/seed_org.py` in `moto` and returns its manifest.
 pub fn seed(moto: &Moto) -> Manifest {
-    let script = workspace().join("tests/moto/seed_org.py");
+    run_script(moto, "seed_org.py", &[])
+}
+
+/// Runs `tests/moto/<name>` with the venv's python against `moto` (its URL, then `args`) and
+/// reads the JSON it prints.
+fn run_script<T: serde::de::DeserializeOwned>(moto: &Moto, name: &str, args: &[String]) -> T {
+    let script = workspace().join("tests/moto").join(name);
     let mut command = Command::new(moto.python());
-    command.arg(&script).arg(moto.url());
+    command.arg(&script).arg(moto.url()).args(args);
     let output = moto
         .aws_env(&mut command)
         .output()
@@ -357,7 +363,7 @@ pub fn seed(moto: &Moto) -> Manifest {
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
-            "{} printed no manifest ({e}):\n{}",
+            "{} printed no JSON ({e}):\n{}",
             script.display(),
             String::from_utf8_lossy(&output.stdout)
         )
@@ -425,21 +431,7 @@ pub fn reimport(moto: &Moto, certificate: &SeededCertificate, days: i64) {
 
 /// Runs `tests/moto/change_org.py` with `plan` (see that script) and returns its JSON answer.
 fn change(moto: &Moto, plan: &serde_json::Value) -> serde_json::Value {
-    let script = workspace().join("tests/moto/change_org.py");
-    let mut command = Command::new(moto.python());
-    command.arg(&script).arg(moto.url()).arg(plan.to_string());
-    let output = moto
-        .aws_env(&mut command)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-    assert!(
-        output.status.success(),
-        "{} failed with {}:\n{}",
-        script.display(),
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("change_org.py prints JSON")
+    run_script(moto, "change_org.py", &[plan.to_string()])
 }
 
 /// A scan of 8 account-regions on moto takes seconds; this only stops a hang.
