@@ -123,6 +123,25 @@ impl SlackIo {
         Ok(response.ts)
     }
 
+    /// Posts a message set: the parent (with `metadata`), then the rest in its thread. Returns
+    /// the parent's ts. A reply that fails is logged, not retried: the parent is out, and a
+    /// gap in the thread is better than the whole set twice.
+    async fn post_thread(
+        &self,
+        channel: &str,
+        messages: &Digest,
+        metadata: Option<serde_json::Value>,
+        what: &str,
+    ) -> Result<String> {
+        let parent = self.post(channel, &messages.parent, None, metadata).await?;
+        for reply in &messages.replies {
+            if let Err(e) = self.post(channel, reply, Some(&parent), None).await {
+                tracing::error!("posting a reply in {what}'s thread failed: {e:#}");
+            }
+        }
+        Ok(parent.to_string())
+    }
+
     async fn history_page(
         &self,
         channel: &str,
@@ -208,15 +227,7 @@ impl SlackApi for SlackIo {
         channel: &'a str,
         messages: &'a Digest,
     ) -> BoxFuture<'a, Result<String>> {
-        Box::pin(async move {
-            let parent = self.post(channel, &messages.parent, None, None).await?;
-            for reply in &messages.replies {
-                if let Err(e) = self.post(channel, reply, Some(&parent), None).await {
-                    tracing::error!("posting a reply in an alert's thread failed: {e:#}");
-                }
-            }
-            Ok(parent.to_string())
-        })
+        Box::pin(self.post_thread(channel, messages, None, "an alert"))
     }
 
     fn respond_reply<'a>(
@@ -263,16 +274,8 @@ impl SlackApi for SlackIo {
                 "event_type": DIGEST_EVENT,
                 "event_payload": {"date": date.to_string()},
             });
-            let parent = self
-                .post(channel, &digest.parent, None, Some(metadata))
-                .await?;
-            for reply in &digest.replies {
-                if let Err(e) = self.post(channel, reply, Some(&parent), None).await {
-                    // The parent is out: report the gap rather than post the digest twice.
-                    tracing::error!("posting a reply in the digest's thread failed: {e:#}");
-                }
-            }
-            Ok(parent.to_string())
+            self.post_thread(channel, digest, Some(metadata), "the digest")
+                .await
         })
     }
 
