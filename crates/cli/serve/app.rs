@@ -333,16 +333,9 @@ impl App {
     }
 
     /// Writes a snooze, an acknowledgement or an unsnooze (with its audit entry) and, once it
-    /// is stored, holds it in memory; the reply confirms it. Nothing is held if nothing was
-    /// stored.
-    pub(super) async fn record_decision(&self, decide: &Decide) -> Reply {
-        self.try_record_decision(decide)
-            .await
-            .unwrap_or_else(|apology| apology)
-    }
-
-    /// [`App::record_decision`], with the apology apart.
-    async fn try_record_decision(&self, decide: &Decide) -> Result<Reply, Reply> {
+    /// is stored, holds it in memory; `Ok` confirms it, `Err` is the apology (nothing stored,
+    /// nothing held; `/metrics` counts it as an error).
+    pub(super) async fn try_record_decision(&self, decide: &Decide) -> Result<Reply, Reply> {
         let entry = decide.audit_entry();
         let decision = decide.decision.clone();
         let stored = {

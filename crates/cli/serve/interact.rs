@@ -67,10 +67,12 @@ async fn submitted(app: &Arc<App>, submit: &Submit) -> Ack {
             return modal_error(&refusal.reply());
         }
     };
-    let reply = app.record_decision(&decide).await;
-    let Some(decision) = app.inventory().decisions.get(&decide.arn).cloned() else {
-        // Not stored: the reply is the apology.
-        return modal_error(&reply);
+    if let Err(apology) = app.try_record_decision(&decide).await {
+        return modal_error(&apology);
+    }
+    // A modal snoozes or acknowledges: there is always a decision to show.
+    let Some(decision) = decide.decision.clone() else {
+        return Ack::Empty;
     };
     // The clicked message says who decided what (the bot's own message only), after the
     // answer: Slack wants it within 3 seconds.
