@@ -2,6 +2,10 @@
 //! `validate()` that turns it into the checked config each component takes. Errors name the key.
 //! Secrets never live here: they come from the environment.
 
+mod routes;
+
+pub use routes::{ActionsFile, RouteFile};
+
 use certwatch_core::Policy;
 use certwatch_scanner::{AccountFilter, ProbeConfig, Rates, RegionSelection, ScanConfig};
 use serde::{Deserialize, Serialize};
@@ -149,8 +153,12 @@ pub struct SlackFile {
     pub responder_user_ids: Vec<String>,
     pub team_id: String,
     pub channel_ids: Vec<String>,
+    /// The account tag whose value is the channel id of the account's owners; empty: none.
+    pub route_by_tag: String,
     pub digest: DigestFile,
     pub alerts: AlertsFile,
+    pub actions: ActionsFile,
+    pub routes: Vec<RouteFile>,
 }
 
 impl Default for SlackFile {
@@ -165,8 +173,11 @@ impl Default for SlackFile {
             responder_user_ids: Vec::new(),
             team_id: String::new(),
             channel_ids: Vec::new(),
+            route_by_tag: String::new(),
             digest: DigestFile::default(),
             alerts: AlertsFile::default(),
+            actions: ActionsFile::default(),
+            routes: Vec::new(),
         }
     }
 }
@@ -240,6 +251,10 @@ pub struct ServeConfig {
     pub digest: Option<DigestConfig>,
     /// None: no change alerts.
     pub alerts: Option<AlertsConfig>,
+    /// Which channel each account's certificates go to (digests, alerts, `/certs`).
+    pub routes: certwatch_slack::routes::Routes,
+    /// `[slack.actions]`: what may be changed in AWS from Slack.
+    pub actions: ActionsFile,
 }
 
 /// Where change alerts go and from which urgency on.
@@ -251,7 +266,6 @@ pub struct AlertsConfig {
 
 #[derive(Debug, Clone)]
 pub struct DigestConfig {
-    pub channel: String,
     pub time: chrono::NaiveTime,
     pub time_zone: chrono_tz::Tz,
     pub post_when_clear: bool,
@@ -513,6 +527,7 @@ impl FileConfig {
                 ),
             )
         })?;
+        let routes = routes::check(&slack.routes, &slack.route_by_tag, &digest.channel)?;
         let alerts_channel = if alerts.channel.is_empty() {
             digest.channel.clone()
         } else {
@@ -531,8 +546,8 @@ impl FileConfig {
             responder_user_ids: slack.responder_user_ids.clone(),
             team_id: Some(slack.team_id.clone()).filter(|t| !t.is_empty()),
             channel_ids: slack.channel_ids.clone(),
-            digest: (!digest.channel.is_empty()).then(|| DigestConfig {
-                channel: digest.channel.clone(),
+            // Where it goes is `routes.default_channel` (and each routed channel).
+            digest: (!digest.channel.is_empty()).then_some(DigestConfig {
                 time,
                 time_zone,
                 post_when_clear: digest.post_when_clear,
@@ -541,6 +556,8 @@ impl FileConfig {
                 channel: alerts_channel,
                 min_urgency,
             }),
+            routes,
+            actions: slack.actions.clone(),
         })
     }
 
@@ -637,6 +654,10 @@ impl FileConfig {
             .validate()
             .map_err(|e| invalid(format!("policy.{}", e.key), e.reason))?;
         let checks = self.checks.validate()?;
+        // The scan learns what the routes match on, and nothing more: Organizations' quota is
+        // shared with everything else the management account runs.
+        let slack = &self.slack;
+        let routes = routes::check(&slack.routes, &slack.route_by_tag, &slack.digest.channel)?;
 
         Ok(ScanConfig {
             member_role_name: org.member_role_name.clone(),
@@ -655,6 +676,10 @@ impl FileConfig {
             search_certificates: self.scan.search_certificates,
             checks,
             recheck_after: Duration::from_secs(self.checks.recheck_hours * 3600),
+            account_metadata: certwatch_scanner::AccountMetadata {
+                ou_path: routes.needs_ou_paths(),
+                tags: routes.needs_tags(),
+            },
         })
     }
 }

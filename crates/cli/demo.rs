@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use certwatch_scanner::{ProbeConfig, ScanConfig};
+use certwatch_scanner::{AccountMetadata, ProbeConfig, Rates, ScanConfig};
 use certwatch_sim::SimServer;
 
 /// The simulated world, running until [`DemoWorld::shutdown`] (or dropped with the process).
@@ -13,7 +13,7 @@ pub struct DemoWorld {
     /// The SDK config that reaches the simulator, with its static credentials.
     pub aws: SdkConfig,
     /// The scan settings for it: the scanner's defaults, the checks pointed at its DNS zone and
-    /// TLS endpoints.
+    /// TLS endpoints, and each account's OU path and tags learned.
     pub scan: ScanConfig,
 }
 
@@ -55,6 +55,17 @@ impl DemoWorld {
             aws,
             scan: ScanConfig {
                 checks,
+                // The demo organization has OUs and tagged accounts: show them.
+                account_metadata: AccountMetadata {
+                    ou_path: true,
+                    tags: true,
+                },
+                // The simulator serves Organizations without a quota: its 20-odd OU and tag
+                // lookups take about a second at 20/s, not ten at AWS's pace.
+                rates: Rates {
+                    organizations: 20.0,
+                    ..Rates::default()
+                },
                 ..ScanConfig::default()
             },
         })

@@ -7,6 +7,7 @@ mod changes;
 mod config;
 mod demo;
 mod render;
+mod routes;
 mod serve;
 
 use anyhow::{Context, Result};
@@ -101,6 +102,22 @@ enum Command {
         from_store: bool,
         #[arg(long, value_enum, default_value = "html")]
         format: Format,
+    },
+    /// Print which Slack channel each account's certificates go to (`[[slack.routes]]`,
+    /// `slack.route_by_tag`, else `slack.digest.channel`) and which rule sent them there, from a
+    /// fresh scan (which learns the OU paths and tags the routes need) or the store.
+    Routes {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Read the accounts from the store (serve.store_path) instead of scanning.
+        #[arg(long, conflicts_with = "demo")]
+        from_store: bool,
+        /// Use the simulated demo organization instead of AWS.
+        #[arg(long)]
+        demo: bool,
+        /// Default: table on a terminal, json otherwise (html is not offered).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
     },
     /// Exit 0 if the URL answers 200 (a container health check that needs no curl).
     Healthcheck {
@@ -306,7 +323,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let serve_config = file.serve_config(&label)?;
             if demo {
-                let world = demo::DemoWorld::start().await?;
+                let mut world = demo::DemoWorld::start().await?;
+                // The routes' OU paths and tags, learned from the simulated organization.
+                world.scan.account_metadata = file.scan_config(&label)?.account_metadata;
                 let served = serve::run(serve_config, world.scan.clone(), world.aws.clone()).await;
                 world.shutdown().await;
                 served?;
@@ -330,23 +349,75 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 stored_inventory(serve_config.store_path.clone()).await?
             } else {
                 let report = if use_demo {
-                    demo().await?
+                    demo_with(&file.scan_config(&label)?).await?
                 } else {
                     let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
                     scan_with_progress(&aws_from_environment().await, &scan_config).await?
                 };
                 certwatch_core::Inventory::of_scan(report)
             };
-            let options = certwatch_slack::DigestOptions {
-                post_when_clear: true,
-                time_zone_label: serve_config
-                    .digest
-                    .as_ref()
-                    .map_or_else(|| "UTC".to_owned(), |d| d.time_zone.name().to_owned()),
-                new_since_last_digest: Default::default(),
+            let now = chrono::Utc::now();
+            let inventory = std::sync::Arc::new(inventory);
+            let routing = serve::routing::Routing::new(serve_config.routes.clone(), &inventory);
+            let mut channels: Vec<String> = routing.destinations().into_iter().collect();
+            if channels.is_empty() {
+                channels.push(String::new());
+            }
+            for channel in &channels {
+                if routing.is_routing() {
+                    println!("══ digest for {channel} ══");
+                }
+                let options = certwatch_slack::DigestOptions {
+                    post_when_clear: true,
+                    time_zone_label: serve_config
+                        .digest
+                        .as_ref()
+                        .map_or_else(|| "UTC".to_owned(), |d| d.time_zone.name().to_owned()),
+                    new_since_last_digest: Default::default(),
+                    routed: routing.summary(&inventory, channel, now),
+                    resend_button: serve_config.actions.resend_validation_email,
+                };
+                let part = routing.scope(&inventory, channel);
+                let digest = certwatch_slack::digest(&part, false, now, &options);
+                print_digest(digest.as_ref(), format)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Routes {
+            config,
+            from_store,
+            demo: use_demo,
+            format,
+        } => {
+            if format == Some(Format::Html) {
+                anyhow::bail!("the routes have no html format: use table, json or csv");
+            }
+            let (file, label) = load_config(config.as_ref())?;
+            let serve_config = file.serve_config(&label)?;
+            let accounts = if from_store {
+                stored_inventory(serve_config.store_path.clone())
+                    .await?
+                    .report
+                    .accounts
+            } else {
+                let scan_config = file.scan_config(&label)?;
+                let report = if use_demo {
+                    demo_with(&scan_config).await?
+                } else {
+                    let scan_config = with_system_nameservers(scan_config)?;
+                    scan_with_progress(&aws_from_environment().await, &scan_config).await?
+                };
+                report.accounts
             };
-            let digest = certwatch_slack::digest(&inventory, false, chrono::Utc::now(), &options);
-            print_digest(digest.as_ref(), format)?;
+            let rows = routes::rows(&serve_config.routes, &accounts);
+            let output = OutputArgs {
+                format,
+                fail_on: None,
+                fail_on_failures: false,
+            };
+            write_out(&output, "the routes", |format, out| {
+                routes::write(&rows, format, out)
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Report {
@@ -493,6 +564,15 @@ async fn scan_with_progress(base: &SdkConfig, config: &ScanConfig) -> Result<Rep
 /// SDK clients, exactly as a real scan would.
 async fn demo() -> Result<Report> {
     let world = demo::DemoWorld::start().await?;
+    let report = scan_with_progress(&world.aws, &world.scan).await;
+    world.shutdown().await;
+    report
+}
+
+/// [`demo`], learning the accounts' OU paths and tags when `config`'s routes need them.
+async fn demo_with(config: &ScanConfig) -> Result<Report> {
+    let mut world = demo::DemoWorld::start().await?;
+    world.scan.account_metadata = config.account_metadata;
     let report = scan_with_progress(&world.aws, &world.scan).await;
     world.shutdown().await;
     report

@@ -272,6 +272,7 @@ mod tests {
             generated_at: now(),
             certificates,
             failures: Vec::new(),
+            accounts: Vec::new(),
             stats: Stats::default(),
         };
         let mut out = Vec::new();

@@ -15,6 +15,10 @@
 //!
 //! "AWS SDK crates" are the `aws-*` crates except `aws-lc-*`: aws-lc-rs is the crypto library
 //! that rustls uses, which the probe and the simulator need for TLS.
+//!
+//! And one tidy check on the scanner's sources, read as text: only `scanner::aws` and
+//! `scanner::act` name `aws_sdk_*`, and only `act` makes the one write
+//! (`acm:ResendValidationEmail`); no other module of the scanner, none of the scan's, uses `act`.
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -220,6 +224,67 @@ fn crate_dependencies_follow_the_architecture() {
     assert!(
         broken.is_empty(),
         "crate dependencies break ARCHITECTURE.md's rules:\n{}",
+        broken.join("\n")
+    );
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read a source directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn only_scanner_act_writes_to_aws() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/scanner/src");
+    let mut broken = Vec::new();
+    for file in rust_files(&src) {
+        let relative = file.strip_prefix(&src).unwrap_or(&file).to_owned();
+        let name = relative.to_string_lossy().replace('\\', "/");
+        if name == "act.rs" {
+            continue;
+        }
+        let is_aws = name == "aws.rs" || name.starts_with("aws/");
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (i, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            let at = format!("crates/scanner/src/{name}:{}", i + 1);
+            if code.contains("resend_validation_email") || code.contains("ResendValidationEmail") {
+                broken.push(format!("{at}: the resend belongs to `act` alone: {code}"));
+            }
+            let declares_act =
+                name == "lib.rs" && (code == "mod act;" || code.starts_with("pub use act::"));
+            let uses_act = code.match_indices("act::").any(|(at, _)| {
+                !code[..at]
+                    .chars()
+                    .next_back()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_')
+            }) || code.contains("Resender");
+            if uses_act && !declares_act {
+                broken.push(format!("{at}: the scan must not use `act`: {code}"));
+            }
+            if code.contains("aws_sdk_") && !is_aws {
+                broken.push(format!(
+                    "{at}: only `aws` and `act` name aws_sdk_* types: {code}"
+                ));
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "ARCHITECTURE.md: the only call that changes AWS is made by `scanner::act`:\n{}",
         broken.join("\n")
     );
 }

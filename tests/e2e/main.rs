@@ -10,6 +10,7 @@ mod faults;
 mod logs;
 mod memory_moto;
 mod metrics;
+mod org_metadata;
 mod permissions;
 mod report_html;
 mod scan_moto;

@@ -7,7 +7,11 @@
 //! [`intrinsic`] gives those and the long form (`{"Fn::Sub": …}`) one shape. The grants of a
 //! role are read structurally: every statement of every policy document attached to it (its
 //! `Policies`, and any `AWS::IAM::Policy`/`ManagedPolicy`/`RolePolicy` resource that names it),
-//! both branches of a statement wrapped in `!If`. A role with `ManagedPolicyArns`, a statement
+//! for given parameter values: a policy or statement wrapped in `!If` is the branch its
+//! condition picks, a policy resource with a `Condition` counts only when it holds. Each
+//! template is checked with `AllowResendValidationEmail` off (the scan's calls exactly) and on
+//! (those and the one write, `acm:ResendValidationEmail`, measured by resending in process
+//! against the simulator). A role with `ManagedPolicyArns`, a statement
 //! with `NotAction`, an action that is not a plain string, or an action with a wildcard fails
 //! the test: such grants cannot be compared with a list of calls. The configuration is rendered
 //! by [`Eval`], a small evaluator of the intrinsic functions the template uses, from sample
@@ -27,6 +31,14 @@ const TASK_ROLE: &str = "TaskRole";
 /// Needs no IAM permission: STS answers it for any valid credentials, and an explicit deny
 /// cannot block it. The scanner calls it first, to learn which account it runs in.
 const NEEDS_NO_PERMISSION: &[&str] = &["sts:GetCallerIdentity"];
+
+/// certwatch's one write to AWS, granted only when [`ALLOW_RESEND`] is "true".
+const RESEND: &str = "acm:ResendValidationEmail";
+/// The parameter of both templates that grants [`RESEND`].
+const ALLOW_RESEND: &str = "AllowResendValidationEmail";
+
+/// Parameters of the member template without a default, with sample values.
+const MEMBER_REQUIRED: &[(&str, &str)] = &[("CertwatchAccountId", "210987654321")];
 
 fn deploy_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
@@ -113,8 +125,14 @@ fn refers_to(value: &Value, logical_id: &str) -> bool {
     }
 }
 
-/// The Allow grants of one role: action → the resources it is granted on (as [`shown`]).
-fn role_grants(template: &Value, role_id: &str) -> BTreeMap<String, BTreeSet<String>> {
+/// The Allow grants of one role for these parameter values (defaults for the others): action →
+/// the resources it is granted on (as [`shown`]).
+fn role_grants(
+    template: &Value,
+    role_id: &str,
+    values: &[(&str, &str)],
+) -> BTreeMap<String, BTreeSet<String>> {
+    let eval = Eval::new(template, values);
     let resources = resources(template);
     let role = resources
         .get(role_id)
@@ -133,7 +151,7 @@ fn role_grants(template: &Value, role_id: &str) -> BTreeMap<String, BTreeSet<Str
     let mut documents: Vec<(String, &Value)> = Vec::new();
     if let Some(policies) = get(props, "Policies") {
         for policy in policies.as_sequence().expect("Policies is a list") {
-            for policy in alternatives(policy) {
+            for policy in eval.chosen(policy) {
                 let name = get(policy, "PolicyName").map(shown).unwrap_or_default();
                 let doc = get(policy, "PolicyDocument").expect("policy has a PolicyDocument");
                 documents.push((format!("{role_id}/{name}"), doc));
@@ -153,6 +171,12 @@ fn role_grants(template: &Value, role_id: &str) -> BTreeMap<String, BTreeSet<Str
         let Some(props) = get(resource, "Properties") else {
             continue;
         };
+        let created = get(resource, "Condition")
+            .and_then(Value::as_str)
+            .is_none_or(|condition| eval.condition(condition));
+        if !created {
+            continue;
+        }
         let by_list = get(props, "Roles")
             .and_then(Value::as_sequence)
             .is_some_and(|roles| roles.iter().any(|r| refers_to(r, role_id)));
@@ -168,8 +192,8 @@ fn role_grants(template: &Value, role_id: &str) -> BTreeMap<String, BTreeSet<Str
     for (where_, doc) in documents {
         let statements = get(doc, "Statement").expect("policy document has Statement");
         let statements: Vec<&Value> = match statements {
-            Value::Sequence(list) => list.iter().flat_map(alternatives).collect(),
-            single => alternatives(single),
+            Value::Sequence(list) => list.iter().flat_map(|s| eval.chosen(s)).collect(),
+            single => eval.chosen(single),
         };
         for statement in statements {
             let sid = get(statement, "Sid").map(shown).unwrap_or_default();
@@ -242,7 +266,8 @@ fn certwatch(args: &[&str], env: &[(&str, &str)]) -> Output {
 }
 
 /// `stats.calls_by_action` of a demo scan: every IAM action the scanner called, measured at
-/// the wire. The demo exercises every call path (a denied role, regions from ListRegions, …).
+/// the wire. The demo exercises every call path (a denied role, regions from ListRegions, each
+/// account's OU path and tags, …).
 fn demo_calls() -> BTreeSet<String> {
     let out = certwatch(&["demo", "--format", "json"], &[]);
     assert!(
@@ -262,47 +287,147 @@ fn demo_calls() -> BTreeSet<String> {
         .collect()
 }
 
-#[test]
-fn roles_grant_exactly_the_calls_the_scanner_makes() {
-    let called = demo_calls();
+/// The IAM actions of the one write, measured at the wire as [`demo_calls`] are: a `Resender`
+/// in process against the demo's simulator resends the validation email of its
+/// PENDING_VALIDATION_EMAIL certificate (campaign.example.org, in a member account).
+async fn resend_calls() -> BTreeSet<String> {
+    use crate::support::sim;
+    let now = chrono::Utc::now();
+    let server = sim::start(
+        certwatch_sim::Scenario::demo(),
+        now,
+        certwatch_sim::Behaviour::default(),
+    )
+    .await;
+    let config = sim::scan_config(&["us-east-1"], std::time::Duration::from_secs(10));
+    let report = sim::scan(&server, &config, now).await;
+    let campaign = report
+        .certificates
+        .iter()
+        .find(|r| r.facts.domain_name.as_deref() == Some("campaign.example.org"))
+        .expect("the demo has a certificate pending email validation");
+    let facts = &campaign.facts;
+    let resender = certwatch_scanner::Resender::new(&sim::sdk_config(&server).await, &config)
+        .await
+        .expect("credentials");
+    let resent = resender
+        .resend(&facts.account_id, &facts.region, &facts.arn)
+        .await
+        .expect("resent");
+    assert!(
+        !resent.sent.is_empty() && resent.not_sent.is_none(),
+        "{resent:?}"
+    );
+    assert_eq!(server.resends().len(), resent.sent.len());
+    server.shutdown().await;
+    resender
+        .calls_by_action()
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .map(|(action, _)| action)
+        .collect()
+}
+
+/// `calls` less what needs no permission; and of those, the ones made inside member accounts.
+fn sides(calls: &BTreeSet<String>) -> (BTreeSet<String>, BTreeSet<String>) {
+    let needs_permission: BTreeSet<String> = calls
+        .iter()
+        .filter(|a| !NEEDS_NO_PERMISSION.contains(&a.as_str()))
+        .cloned()
+        .collect();
+    let member_side = needs_permission
+        .iter()
+        .filter(|a| !management_only(a))
+        .cloned()
+        .collect();
+    (needs_permission, member_side)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_grant_exactly_the_calls_the_scanner_makes() {
+    let called = tokio::task::spawn_blocking(demo_calls)
+        .await
+        .expect("demo runs");
     for expected in [
         "organizations:ListAccounts",
         "sts:AssumeRole",
         "acm:SearchCertificates",
         "acm:ListCertificates",
+        // The demo learns each account's OU path and tags.
+        "organizations:ListParents",
+        "organizations:DescribeOrganizationalUnit",
+        "organizations:ListTagsForResource",
     ] {
         assert!(
             called.contains(expected),
             "the demo did not call {expected}; called: {called:?}"
         );
     }
-    let needs_permission: BTreeSet<String> = called
-        .iter()
-        .filter(|a| !NEEDS_NO_PERMISSION.contains(&a.as_str()))
-        .cloned()
-        .collect();
-    let member_side: BTreeSet<String> = needs_permission
-        .iter()
-        .filter(|a| !management_only(a))
-        .cloned()
-        .collect();
+    assert!(!called.contains(RESEND), "a scan never calls {RESEND}");
+    let resent = resend_calls().await;
+    assert!(resent.contains(RESEND), "{resent:?}");
+    let with_resend: BTreeSet<String> = called.union(&resent).cloned().collect();
 
-    let member = actions(&role_grants(&template(MEMBER_TEMPLATE), MEMBER_ROLE));
-    assert_eq!(
-        member, member_side,
-        "{MEMBER_TEMPLATE} {MEMBER_ROLE}: granted (left) vs called inside member accounts (right)"
-    );
-    let task = actions(&role_grants(&template(SERVICE_TEMPLATE), TASK_ROLE));
-    assert_eq!(
-        task, needs_permission,
-        "{SERVICE_TEMPLATE} {TASK_ROLE}: granted (left) vs called (right, less {NEEDS_NO_PERMISSION:?})"
-    );
+    for (allow, calls) in [("false", &called), ("true", &with_resend)] {
+        let (needs_permission, member_side) = sides(calls);
+        let values = [MEMBER_REQUIRED, &[(ALLOW_RESEND, allow)]].concat();
+        let member = actions(&role_grants(
+            &template(MEMBER_TEMPLATE),
+            MEMBER_ROLE,
+            &values,
+        ));
+        assert_eq!(
+            member, member_side,
+            "{MEMBER_TEMPLATE} {MEMBER_ROLE} with {ALLOW_RESEND}={allow}: granted (left) vs \
+             called inside member accounts (right)"
+        );
+        let values = [REQUIRED, &[(ALLOW_RESEND, allow)]].concat();
+        let task = actions(&role_grants(
+            &template(SERVICE_TEMPLATE),
+            TASK_ROLE,
+            &values,
+        ));
+        assert_eq!(
+            task, needs_permission,
+            "{SERVICE_TEMPLATE} {TASK_ROLE} with {ALLOW_RESEND}={allow}: granted (left) vs \
+             called (right, less {NEEDS_NO_PERMISSION:?})"
+        );
+    }
+    // Turning the parameter on adds exactly the one write, to both roles.
+    for (name, role, required) in [
+        (MEMBER_TEMPLATE, MEMBER_ROLE, MEMBER_REQUIRED),
+        (SERVICE_TEMPLATE, TASK_ROLE, REQUIRED),
+    ] {
+        let template = template(name);
+        let grants = |allow: &str| {
+            role_grants(
+                &template,
+                role,
+                &[required, &[(ALLOW_RESEND, allow)]].concat(),
+            )
+        };
+        let (off, on) = (grants("false"), grants("true"));
+        let added: Vec<&String> = on.keys().filter(|a| !off.contains_key(*a)).collect();
+        assert_eq!(added, [RESEND], "{name} {role}");
+        assert_eq!(
+            on[RESEND],
+            BTreeSet::from([
+                "arn:${AWS::Partition}:acm:*:${AWS::AccountId}:certificate/*".to_owned()
+            ]),
+            "{name} {role}: the account's own certificates only"
+        );
+        assert_eq!(
+            role_grants(&template, role, required),
+            off,
+            "{name}: {ALLOW_RESEND} is off by default"
+        );
+    }
 }
 
 #[test]
 fn member_role_is_read_only_and_trusts_only_the_task_role() {
     let template = template(MEMBER_TEMPLATE);
-    let grants = role_grants(&template, MEMBER_ROLE);
+    let grants = role_grants(&template, MEMBER_ROLE, MEMBER_REQUIRED);
     for action in grants.keys() {
         assert!(
             !management_only(action),
@@ -316,6 +441,13 @@ fn member_role_is_read_only_and_trusts_only_the_task_role() {
             "the member role must only read: {action}"
         );
     }
+    // Allowed to resend, it writes that and nothing else.
+    let values = [MEMBER_REQUIRED, &[(ALLOW_RESEND, "true")]].concat();
+    let writes: Vec<String> = role_grants(&template, MEMBER_ROLE, &values)
+        .into_keys()
+        .filter(|action| !grants.contains_key(action))
+        .collect();
+    assert_eq!(writes, [RESEND]);
 
     let role = &resources(&template)[MEMBER_ROLE];
     let props = get(role, "Properties").expect("Properties");
@@ -362,7 +494,7 @@ fn member_role_is_read_only_and_trusts_only_the_task_role() {
 
 #[test]
 fn task_role_assumes_only_the_member_role() {
-    let grants = role_grants(&template(SERVICE_TEMPLATE), TASK_ROLE);
+    let grants = role_grants(&template(SERVICE_TEMPLATE), TASK_ROLE, REQUIRED);
     let assume = grants
         .get("sts:AssumeRole")
         .expect("sts:AssumeRole granted");
@@ -376,7 +508,7 @@ fn task_role_assumes_only_the_member_role() {
 fn templates_agree_on_the_names_they_share() {
     let member = template(MEMBER_TEMPLATE);
     let service = template(SERVICE_TEMPLATE);
-    for parameter in ["MemberRoleName", "TaskRoleName", "ExternalId"] {
+    for parameter in ["MemberRoleName", "TaskRoleName", "ExternalId", ALLOW_RESEND] {
         let default = |t: &Value| {
             get(t, "Parameters")
                 .and_then(|p| get(p, parameter))
@@ -451,6 +583,23 @@ impl<'t> Eval<'t> {
             Value::Sequence(value.split(',').map(|s| Value::String(s.into())).collect())
         } else {
             Value::String(value.clone())
+        }
+    }
+
+    /// What a value (a list item) is for these parameters: the branch of `!If` its condition
+    /// picks, recursively; nothing for `AWS::NoValue`. Not evaluated further.
+    fn chosen<'v>(&self, value: &'v Value) -> Vec<&'v Value> {
+        match intrinsic(value) {
+            Some((name, Value::Sequence(args))) if name == "Fn::If" && args.len() == 3 => {
+                let branch = if self.condition(args[0].as_str().expect("If condition")) {
+                    &args[1]
+                } else {
+                    &args[2]
+                };
+                self.chosen(branch)
+            }
+            _ if is_no_value(value) => Vec::new(),
+            _ => vec![value],
         }
     }
 
@@ -648,6 +797,10 @@ fn service_template_writes_a_valid_configuration() {
     let shown = check_config(&toml, &[]);
     assert!(shown.contains("certwatch-read-only"), "{shown}");
     assert!(shown.contains("C0123456789"), "{shown}");
+    assert!(
+        shown.contains("resend_validation_email: false"),
+        "the one write is off by default: {shown}"
+    );
 
     // Every optional parameter set.
     let mut values = REQUIRED.to_vec();
@@ -659,6 +812,8 @@ fn service_template_writes_a_valid_configuration() {
         ("DigestTimeZone", "Asia/Tokyo"),
         ("PostWhenClear", "false"),
         ("AdminUserIds", "U0123456789,W0123456789"),
+        ("ResponderUserIds", "U0RESPOND1,U0RESPOND2"),
+        ("AllowResendValidationEmail", "true"),
         ("SlackTeamId", "T0123456789"),
         ("SlackChannelIds", "C0123456789,G0123456789"),
         ("MemberRoleName", "acm-reader"),
@@ -674,6 +829,8 @@ fn service_template_writes_a_valid_configuration() {
         "W0123456789",
         "T0123456789",
         "G0123456789",
+        "U0RESPOND2",
+        "resend_validation_email: true",
     ] {
         assert!(shown.contains(expected), "{expected} not in:\n{shown}");
     }

@@ -13,7 +13,13 @@ use serde_json::Value;
 use crate::support::moto::{self, ExpectedFinding, Kind, Manifest, Moto, SeededCertificate};
 
 /// The JSON contract of `certwatch scan --format json`, key by key.
-const REPORT_KEYS: &[&str] = &["generated_at", "certificates", "failures", "stats"];
+const REPORT_KEYS: &[&str] = &[
+    "generated_at",
+    "certificates",
+    "failures",
+    "accounts",
+    "stats",
+];
 const CERTIFICATE_KEYS: &[&str] = &[
     "account_id",
     "account_name",

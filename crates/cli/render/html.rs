@@ -783,6 +783,7 @@ mod tests {
             generated_at: now(),
             certificates: vec![record],
             failures: Vec::new(),
+            accounts: Vec::new(),
             stats: Stats::default(),
         };
         let mut out = Vec::new();

@@ -1,7 +1,8 @@
 //! The state the serve tasks share, and the answer to a slash command from it.
 
 use super::metrics::{CommandOutcome, Metrics};
-use super::ports::{Clock, Scanner, SlackApi};
+use super::ports::{Clock, Resender, Scanner, SlackApi};
+use super::routing::Routing;
 use crate::config::ServeConfig;
 use anyhow::Result;
 use certwatch_core::Inventory;
@@ -42,6 +43,9 @@ pub struct Parts {
     pub clock: Arc<dyn Clock>,
     pub scanner: Arc<dyn Scanner>,
     pub slack: Option<Arc<dyn SlackApi>>,
+    /// Carries out `/certs resend` (`acm:ResendValidationEmail`); `None`: resends cannot be
+    /// made here (the demo), and are refused.
+    pub resender: Option<Arc<dyn Resender>>,
     pub store: Store,
     pub signing_secret: Option<Vec<u8>>,
     pub slack_status: SlackStatus,
@@ -54,9 +58,17 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub scanner: Arc<dyn Scanner>,
     pub slack: Option<Arc<dyn SlackApi>>,
+    pub(super) resender: Option<Arc<dyn Resender>>,
+    /// One resend at a time: the 12-hour check and the call to ACM must not interleave.
+    pub(super) resend_lock: tokio::sync::Mutex<()>,
     pub signing_secret: Option<Vec<u8>>,
     /// What `/metrics` shows besides the inventory's certificates.
     pub metrics: Metrics,
+    /// Each account's channel for the inventory in force.
+    pub routing: Routing,
+    /// Bumped each time a scan's inventory is set: the digest loop starts the loops of new
+    /// channels.
+    inventory_version: watch::Sender<u64>,
     store: Arc<Mutex<Store>>,
     inventory: RwLock<Arc<Inventory>>,
     pub(super) scan_now: Notify,
@@ -83,15 +95,21 @@ impl App {
             channel_ids: parts.config.channel_ids.clone(),
             admin_user_ids: parts.config.admin_user_ids.clone(),
             responder_user_ids: parts.config.responder_user_ids.clone(),
+            resend_validation_email: parts.config.actions.resend_validation_email,
         };
+        let routing = Routing::new(parts.config.routes.clone(), &inventory);
         Ok(Arc::new(App {
             config: parts.config,
             access,
             clock: parts.clock,
             scanner: parts.scanner,
             slack: parts.slack,
+            resender: parts.resender,
+            resend_lock: tokio::sync::Mutex::new(()),
             signing_secret: parts.signing_secret,
             metrics: Metrics::new(&inventory),
+            routing,
+            inventory_version: watch::channel(0).0,
             store: Arc::new(Mutex::new(parts.store)),
             inventory: RwLock::new(Arc::new(inventory)),
             scan_now: Notify::new(),
@@ -115,11 +133,43 @@ impl App {
     }
 
     pub(super) fn set_inventory(&self, inventory: Inventory) {
+        self.routing.update(&inventory);
         *self
             .inventory
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(inventory);
         self.ready.send_replace(true);
+        self.inventory_version.send_modify(|v| *v += 1);
+    }
+
+    /// Sees each scan's inventory being set (`changed()` resolves after the next one).
+    pub(super) fn inventory_versions(&self) -> watch::Receiver<u64> {
+        self.inventory_version.subscribe()
+    }
+
+    /// The access rules for something from `channel`: the configured ones, with a channel
+    /// that routes send accounts to answered as well.
+    pub(super) fn access_for(&self, channel: &str) -> std::borrow::Cow<'_, Access> {
+        if self.access.channel_ids.is_empty()
+            || self.access.channel_ids.iter().any(|c| c == channel)
+            || !self.routing.is_routed_channel(channel)
+        {
+            return std::borrow::Cow::Borrowed(&self.access);
+        }
+        let mut access = self.access.clone();
+        access.channel_ids.push(channel.to_owned());
+        std::borrow::Cow::Owned(access)
+    }
+
+    /// What a command from `channel` answers about: in a routed channel, its accounts (unless
+    /// the command starts with `all`); elsewhere the whole inventory.
+    pub(super) fn inventory_for(&self, channel: &str, text: &str) -> Arc<Inventory> {
+        let inventory = self.inventory();
+        let all = certwatch_slack::parse(text).is_ok_and(|r| r.all);
+        if all || !self.routing.is_routed_channel(channel) {
+            return inventory;
+        }
+        self.routing.scope(&inventory, channel)
     }
 
     /// An inventory is held (from a scan of this run, or restored from the store).
@@ -249,24 +299,27 @@ impl App {
 
     /// The reply to a slash command, as Slack's response JSON. Reads memory, and the store for
     /// `/certs show` (a certificate's history) and the decisions it records.
-    pub async fn answer(&self, cmd: &Incoming) -> serde_json::Value {
+    pub async fn answer(self: &Arc<Self>, cmd: &Incoming) -> serde_json::Value {
         if self.is_stopping() {
             self.metrics.command(CommandOutcome::Refused);
             return reply_json(&Reply::note(
                 "certwatch is restarting; try again in a minute.",
             ));
         }
-        let inventory = self.inventory();
+        let inventory = self.inventory_for(&cmd.channel_id, &cmd.text);
         let scan_running = self.scan_running();
         let answered = |reply| (reply, CommandOutcome::Answered);
         let (reply, outcome) = match bot::answer(
-            &self.access,
+            &self.access_for(&cmd.channel_id),
             cmd,
             &inventory,
             scan_running,
             self.clock.now(),
         ) {
             Ok(Answer::Reply(reply)) => answered(reply),
+            Ok(Answer::Resend(resend)) => {
+                answered(self.start_resend(*resend, cmd.response_url.clone()).await)
+            }
             Ok(Answer::Show { arn, public }) => outcome_of(self.try_show(&arn, public).await),
             Ok(Answer::Decide(decide)) => outcome_of(self.try_record_decision(&decide).await),
             Ok(Answer::Scan) => {

@@ -1,4 +1,7 @@
-//! The digest loop: the daily digest, once per local day, neither doubled nor silently skipped.
+//! The digest loop: the daily digest, once per local day and channel, neither doubled nor
+//! silently skipped. Each channel has a loop of its own: the default channel
+//! (`slack.digest.channel`, with the org-wide summary when accounts are routed), and each
+//! channel routes send accounts to, started once a scan first routes an account there.
 //!
 //! Before posting, the intent is recorded in the store; after, the post. A day whose intent has
 //! no post (the process died between the two, or the post failed in a way that leaves it
@@ -12,6 +15,7 @@ use anyhow::Result;
 use certwatch_slack::schedule::{self, Known, Step};
 use certwatch_store::DigestMark;
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,16 +30,45 @@ const RETRY_AFTER: Duration = Duration::from_secs(60);
 /// ours differ.
 const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
 
-/// Posts the digest once per local day at the configured time, until the app stops.
+/// Posts each channel's digest once per local day at the configured time, until the app
+/// stops.
 pub async fn digest_loop(app: Arc<App>) {
-    let (Some(digest), Some(slack)) = (app.config.digest.clone(), app.slack.clone()) else {
+    if app.config.digest.is_none() || app.slack.is_none() {
         return;
-    };
+    }
     // No digest before a scan has produced data.
     tokio::select! {
         _ = app.wait_for_inventory() => {}
         _ = app.stopped() => return,
     }
+    let mut versions = app.inventory_versions();
+    let mut loops: BTreeMap<String, tokio::task::JoinHandle<()>> = BTreeMap::new();
+    loop {
+        for channel in app.routing.destinations() {
+            if let std::collections::btree_map::Entry::Vacant(slot) = loops.entry(channel) {
+                let channel = slot.key().clone();
+                tracing::info!(%channel, "daily digest scheduled");
+                slot.insert(tokio::spawn(channel_loop(app.clone(), channel)));
+            }
+        }
+        tokio::select! {
+            _ = versions.changed() => {}
+            _ = app.stopped() => break,
+        }
+    }
+    for (_, task) in loops {
+        let _ = task.await;
+    }
+}
+
+/// The digest of one channel.
+async fn channel_loop(app: Arc<App>, channel: String) {
+    let Some(digest) = app.config.digest.clone() else {
+        return;
+    };
+    let Some(slack) = app.slack.clone() else {
+        return;
+    };
     // What this process knows, for when the store cannot say: (date, what is known).
     let mut memory: Option<(NaiveDate, Known)> = None;
     loop {
@@ -44,7 +77,11 @@ pub async fn digest_loop(app: Arc<App>) {
         }
         let now = app.clock.now();
         let today = now.with_timezone(&digest.time_zone).date_naive();
-        let stored = app.with_store(move |store| store.digest_mark(today)).await;
+        let stored = {
+            let channel = channel.clone();
+            app.with_store(move |store| store.digest_mark(today, &channel))
+                .await
+        };
         let remembered = memory.filter(|(date, _)| *date == today).map(|(_, k)| k);
         let known = match (stored, remembered) {
             (_, Some(Known::Posted)) => Known::Posted,
@@ -63,23 +100,20 @@ pub async fn digest_loop(app: Arc<App>) {
         let wait = match schedule::step(now, digest.time, digest.time_zone, known) {
             Step::Wait(at) => (at - now).to_std().unwrap_or_default().min(MAX_SLEEP),
             Step::Confirm { date, since } => {
-                match slack
-                    .find_digest(&digest.channel, date, since - CLOCK_SKEW)
-                    .await
-                {
+                match slack.find_digest(&channel, date, since - CLOCK_SKEW).await {
                     Ok(Some(ts)) => {
-                        tracing::info!(%date, %ts, "the digest was already in Slack; recorded it");
+                        tracing::info!(%date, %ts, %channel, "the digest was already in Slack; recorded it");
                         memory = Some((date, Known::Posted));
-                        record_post(&app, date, &digest.channel, &ts).await;
+                        record_post(&app, date, &channel, &ts).await;
                         Duration::ZERO
                     }
                     Ok(None) => {
                         memory = Some((date, Known::Intended { since }));
-                        post(&app, &*slack, &digest, date, &mut memory).await
+                        post(&app, &*slack, &digest, &channel, date, &mut memory).await
                     }
                     Err(e) => {
                         let problem = format!(
-                            "cannot tell whether the digest of {date} reached Slack ({e:#}); \
+                            "cannot tell whether the digest of {date} reached {channel} ({e:#}); \
                              not posting it again until Slack can be asked"
                         );
                         tracing::error!("{problem}; asking again in a minute");
@@ -90,11 +124,12 @@ pub async fn digest_loop(app: Arc<App>) {
                 }
             }
             Step::Post(date) => {
-                let channel = digest.channel.clone();
                 let at = now;
-                let intent = app
-                    .with_store(move |store| store.record_digest_intent(date, &channel, at))
-                    .await;
+                let intent = {
+                    let channel = channel.clone();
+                    app.with_store(move |store| store.record_digest_intent(date, &channel, at))
+                        .await
+                };
                 if let Err(e) = intent {
                     let problem = format!(
                         "the store cannot record the digest of {date} ({e:#}); posting it once \
@@ -104,7 +139,7 @@ pub async fn digest_loop(app: Arc<App>) {
                     app.set_digest_problem(Some(problem));
                 }
                 memory = Some((date, Known::Intended { since: now }));
-                post(&app, &*slack, &digest, date, &mut memory).await
+                post(&app, &*slack, &digest, &channel, date, &mut memory).await
             }
         };
         if wait.is_zero() {
@@ -117,20 +152,23 @@ pub async fn digest_loop(app: Arc<App>) {
     }
 }
 
-/// Renders and posts the digest of `date` (the intent is already recorded), then records the
-/// post. Returns how long to wait before the next turn.
+/// Renders and posts the digest of `date` in `channel` (the intent is already recorded), then
+/// records the post. Returns how long to wait before the next turn.
 async fn post(
     app: &App,
     slack: &dyn super::ports::SlackApi,
     digest: &crate::config::DigestConfig,
+    channel: &str,
     date: NaiveDate,
     memory: &mut Option<(NaiveDate, Known)>,
 ) -> Duration {
-    let inventory = app.inventory();
-    // What was first seen since the last digest (none before the first one): the store
-    // knows; if it cannot say, the digest goes out without the marks.
+    let whole = app.inventory();
+    let inventory = app.routing.scope(&whole, channel);
+    // What was first seen since this channel's last digest (none before its first one): the
+    // store knows; if it cannot say, the digest goes out without the marks.
+    let key = channel.to_owned();
     let new = app
-        .with_store(|store| match store.last_digest_posted_at()? {
+        .with_store(move |store| match store.last_digest_posted_at(&key)? {
             Some(at) => store.new_findings_since(at),
             None => Ok(Default::default()),
         })
@@ -143,27 +181,31 @@ async fn post(
         post_when_clear: digest.post_when_clear,
         time_zone_label: digest.time_zone.name().to_owned(),
         new_since_last_digest: new,
+        routed: app.routing.summary(&whole, channel, app.clock.now()),
+        resend_button: app.config.actions.resend_validation_email,
     };
     let Some(rendered) =
         certwatch_slack::digest(&inventory, app.scan_running(), app.clock.now(), &options)
     else {
-        tracing::info!(%date, "nothing needs action: no digest today");
+        tracing::info!(%date, %channel, "nothing needs action: no digest today");
         *memory = Some((date, Known::Posted));
-        record_post(app, date, &digest.channel, "").await;
+        record_post(app, date, channel, "").await;
         return Duration::ZERO;
     };
-    match slack.post_digest(&digest.channel, &rendered, date).await {
+    match slack.post_digest(channel, &rendered, date).await {
         Ok(ts) => {
             app.metrics.digest_posted();
-            tracing::info!(%date, %ts, channel = %digest.channel, "digest posted");
+            tracing::info!(%date, %ts, %channel, "digest posted");
             *memory = Some((date, Known::Posted));
-            record_post(app, date, &digest.channel, &ts).await;
+            record_post(app, date, channel, &ts).await;
             Duration::ZERO
         }
         Err(e) => {
             // It may have reached Slack all the same (a timeout after Slack took it): the
             // next turn asks Slack before posting again.
-            tracing::error!("posting the digest of {date} failed: {e:#}; retrying in a minute");
+            tracing::error!(
+                "posting the digest of {date} to {channel} failed: {e:#}; retrying in a minute"
+            );
             RETRY_AFTER
         }
     }
@@ -171,16 +213,16 @@ async fn post(
 
 /// Records a posted digest; a store that cannot is reported, and memory keeps it posted.
 async fn record_post(app: &App, date: NaiveDate, channel: &str, ts: &str) {
-    let (channel, ts) = (channel.to_owned(), ts.to_owned());
+    let (key, ts) = (channel.to_owned(), ts.to_owned());
     let at = app.clock.now();
     let marked: Result<bool> = app
-        .with_store(move |store| store.mark_digest_posted(date, &channel, &ts, at))
+        .with_store(move |store| store.mark_digest_posted(date, &key, &ts, at))
         .await;
     match marked {
         Ok(_) => app.set_digest_problem(None),
         Err(e) => {
             let problem = format!(
-                "the digest of {date} was posted but the store could not record it ({e:#}); \
+                "the digest of {date} was posted to {channel} but the store could not record it ({e:#}); \
                  this process will not post it again"
             );
             tracing::error!("{problem}");

@@ -32,9 +32,9 @@ pub async fn handle(app: &Arc<App>, interaction: Interaction) -> Ack {
     }
 }
 
-async fn clicked(app: &App, button: &Button) {
+async fn clicked(app: &Arc<App>, button: &Button) {
     let inventory = app.inventory();
-    let reply = match bot::click(&app.access, button, &inventory) {
+    let reply = match bot::click(&app.access_for(&button.channel_id), button, &inventory) {
         Ok(Click::OpenModal(view)) => {
             let Some(slack) = &app.slack else { return };
             // The trigger_id expires 3 seconds after the click: open at once.
@@ -48,6 +48,16 @@ async fn clicked(app: &App, button: &Button) {
         }
         Ok(Click::Show { arn }) => app.show(&arn, false).await,
         Ok(Click::Reply(reply)) => reply,
+        Ok(Click::Resend(resend)) => {
+            // ACM may take seconds (a role to assume): the click is acknowledged now and the
+            // clicker gets the outcome.
+            let (app, url) = (app.clone(), button.response_url.clone());
+            tokio::spawn(async move {
+                let reply = app.resend(&resend).await;
+                respond(&app, url.as_deref(), &reply).await;
+            });
+            return;
+        }
         Err(refusal) => {
             tracing::info!(user = %button.user_id, ?refusal, "refused a click");
             refusal.reply()
@@ -58,7 +68,8 @@ async fn clicked(app: &App, button: &Button) {
 
 async fn submitted(app: &Arc<App>, submit: &Submit) -> Ack {
     let inventory = app.inventory();
-    let decide = match bot::submit(&app.access, submit, &inventory, app.clock.now()) {
+    let access = app.access_for(&submit.channel_id);
+    let decide = match bot::submit(&access, submit, &inventory, app.clock.now()) {
         Ok(Answer::Decide(decide)) => decide,
         Ok(Answer::Reply(reply)) => return modal_error(&reply),
         Ok(_) => return Ack::Empty,

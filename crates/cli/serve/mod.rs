@@ -15,6 +15,8 @@ mod http;
 mod interact;
 mod metrics;
 pub mod ports;
+mod resend;
+pub(crate) mod routing;
 mod scan_loop;
 mod slack;
 #[cfg(test)]
@@ -27,7 +29,7 @@ use anyhow::{Context, Result};
 use aws_config::SdkConfig;
 use certwatch_scanner::ScanConfig;
 use certwatch_store::Store;
-use ports::{AwsScanner, SlackApi, SystemClock};
+use ports::{AwsResender, AwsScanner, Resender, SlackApi, SystemClock};
 use slack::{SlackIo, TokenCheck};
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,6 +158,13 @@ pub async fn run(config: ServeConfig, scan_config: ScanConfig, aws: SdkConfig) -
 
     let path = config.store_path.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&path)).await??;
+    let resender = config.actions.resend_validation_email.then(|| {
+        Arc::new(AwsResender {
+            aws: aws.clone(),
+            config: scan_config.clone(),
+            resender: tokio::sync::OnceCell::new(),
+        }) as Arc<dyn Resender>
+    });
     let parts = Parts {
         config,
         clock: Arc::new(SystemClock),
@@ -163,6 +172,7 @@ pub async fn run(config: ServeConfig, scan_config: ScanConfig, aws: SdkConfig) -
             aws,
             config: scan_config,
         }),
+        resender,
         slack: slack.clone().map(|s| s as Arc<dyn SlackApi>),
         store,
         signing_secret: secrets.signing_secret,

@@ -59,6 +59,69 @@ impl Scanner for AwsScanner {
     }
 }
 
+/// `acm:ResendValidationEmail` for one certificate (certwatch's one write to AWS): what ACM
+/// said, as the bot words it.
+pub trait Resender: Send + Sync + 'static {
+    fn resend<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        arn: &'a str,
+    ) -> BoxFuture<'a, certwatch_slack::resend::Outcome>;
+}
+
+/// The real resender, through `certwatch_scanner::act` with the scan's credentials and role;
+/// built at the first resend (it asks STS who it is).
+pub struct AwsResender {
+    pub aws: aws_config::SdkConfig,
+    pub config: ScanConfig,
+    pub resender: tokio::sync::OnceCell<certwatch_scanner::Resender>,
+}
+
+impl Resender for AwsResender {
+    fn resend<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        arn: &'a str,
+    ) -> BoxFuture<'a, certwatch_slack::resend::Outcome> {
+        use certwatch_scanner::ResendError;
+        use certwatch_slack::resend::{Outcome, Sent};
+        Box::pin(async move {
+            let resender = match self
+                .resender
+                .get_or_try_init(|| certwatch_scanner::Resender::new(&self.aws, &self.config))
+                .await
+            {
+                Ok(resender) => resender,
+                Err(e) => {
+                    tracing::error!("the resender cannot reach AWS: {e}");
+                    return Outcome::Failed(
+                        "certwatch's own AWS credentials do not work right now; see its log"
+                            .to_owned(),
+                    );
+                }
+            };
+            match resender.resend(account_id, region, arn).await {
+                Ok(resent) => Outcome::Sent {
+                    sent: resent
+                        .sent
+                        .into_iter()
+                        .map(|s| Sent {
+                            domain: s.domain,
+                            emails: s.emails,
+                        })
+                        .collect(),
+                    not_sent: resent.not_sent.map(|n| n.error.to_string()),
+                },
+                Err(ResendError::NotPermitted { .. }) => Outcome::NotPermitted,
+                Err(ResendError::NotPending) => Outcome::NotPending,
+                Err(other) => Outcome::Failed(other.to_string()),
+            }
+        })
+    }
+}
+
 /// The calls to Slack's Web API that the loops make.
 pub trait SlackApi: Send + Sync + 'static {
     /// Posts the digest of local `date` (the parent carries `date` in its message metadata,

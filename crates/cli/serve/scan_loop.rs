@@ -84,7 +84,8 @@ pub async fn scan_once(app: &App) {
     }
 }
 
-/// Posts what changed (at or above `slack.alerts.min_urgency`) as one message set; nothing
+/// Posts what changed (at or above `slack.alerts.min_urgency`) as one message set per channel:
+/// each routed channel gets its accounts' changes, the alerts channel the rest. Nothing
 /// changed, nothing posted. A failed post is logged: the next digest still has it.
 async fn post_alerts(app: &App, changes: &certwatch_core::Changes) {
     let (Some(alerts), Some(slack)) = (&app.config.alerts, &app.slack) else {
@@ -92,23 +93,37 @@ async fn post_alerts(app: &App, changes: &certwatch_core::Changes) {
     };
     let options = certwatch_slack::AlertOptions {
         min_urgency: alerts.min_urgency,
+        resend_button: app.config.actions.resend_validation_email,
     };
-    let inventory = app.inventory();
-    let Some(messages) = certwatch_slack::alerts(changes, &inventory, app.clock.now(), &options)
-    else {
-        tracing::info!(changes = changes.changes.len(), "nothing to alert on");
-        return;
-    };
-    match slack.post_messages(&alerts.channel, &messages).await {
-        Ok(ts) => {
-            app.metrics.alerts_posted();
-            tracing::info!(
-                %ts,
-                channel = %alerts.channel,
-                changes = changes.changes.len(),
-                "alerts posted"
-            )
+    let whole = app.inventory();
+    let mut posted = 0;
+    for (channel, part) in app.routing.split(changes, &alerts.channel) {
+        let inventory = if channel == alerts.channel {
+            // The alerts channel takes what no route claims: answer from the whole inventory,
+            // which holds those accounts (and, when it is also a routed channel, its own).
+            whole.clone()
+        } else {
+            app.routing.scope(&whole, &channel)
+        };
+        let Some(messages) = certwatch_slack::alerts(&part, &inventory, app.clock.now(), &options)
+        else {
+            continue;
+        };
+        match slack.post_messages(&channel, &messages).await {
+            Ok(ts) => {
+                posted += 1;
+                app.metrics.alerts_posted();
+                tracing::info!(
+                    %ts,
+                    %channel,
+                    changes = part.changes.len(),
+                    "alerts posted"
+                )
+            }
+            Err(e) => tracing::error!(%channel, "posting the alerts failed: {e:#}"),
         }
-        Err(e) => tracing::error!("posting the alerts failed: {e:#}"),
+    }
+    if posted == 0 {
+        tracing::info!(changes = changes.changes.len(), "nothing to alert on");
     }
 }

@@ -242,6 +242,7 @@ mod tests {
             generated_at: now(),
             certificates: certs.iter().map(record).collect(),
             failures: Vec::new(),
+            accounts: Vec::new(),
             stats: Default::default(),
         };
         report.sort();
@@ -401,6 +402,7 @@ mod tests {
             generated_at: at,
             certificates: vec![record],
             failures: Vec::new(),
+            accounts: Vec::new(),
             stats: Default::default(),
         });
         inventory.last_scan = Some(at);

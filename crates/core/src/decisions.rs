@@ -19,7 +19,7 @@
 
 use crate::finding::{Code, Urgency};
 use crate::report::CertificateRecord;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The kind of decision.
@@ -120,9 +120,35 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum AuditAction {
-    Snooze { until: DateTime<Utc> },
+    Snooze {
+        until: DateTime<Utc>,
+    },
     Acknowledge,
     Unsnooze,
+    /// ACM sent the validation email again for these domains (`acm:ResendValidationEmail`,
+    /// certwatch's one write to AWS): the domains ACM accepted the resend for.
+    ResendValidationEmail {
+        domains: Vec<String>,
+    },
+}
+
+/// How often certwatch asks ACM to send one certificate's validation email again: at most once
+/// in 12 hours, whoever asks. Each resend mails every approver address of each pending domain;
+/// a button pressed again and again would bury the approvers, and ACM itself accepts a resend
+/// only within its 72-hour window, so twice a day is plenty.
+pub const RESEND_INTERVAL: Duration = Duration::hours(12);
+
+/// Whether a resend may go out at `now`, given the last one recorded for the certificate: `Ok`
+/// if there was none or it was [`RESEND_INTERVAL`] or more ago, else `Err` with the first
+/// moment the next one is allowed.
+pub fn resend_allowed(
+    last: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), DateTime<Utc>> {
+    match last {
+        Some(last) if now < last + RESEND_INTERVAL => Err(last + RESEND_INTERVAL),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -130,7 +156,7 @@ mod tests {
     use super::*;
     use crate::rules::test_support::{expires_in, healthy, now};
     use crate::{classify, CertType, Finding, Policy};
-    use chrono::Duration;
+    use chrono::TimeZone;
     use Visibility::{Hidden, Lapsed};
 
     const RESURFACED_URGENT: Visibility = Visibility::Resurfaced(Resurfaced::BecameUrgent);
@@ -174,6 +200,48 @@ mod tests {
     fn check(decision: &Decision, cases: &[(&str, &CertificateRecord, DateTime<Utc>, Visibility)]) {
         for (what, record, at, expected) in cases {
             assert_eq!(decision.visibility(record, *at), *expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_resend_is_allowed_once_in_12_hours() {
+        let last = now();
+        assert_eq!(resend_allowed(None, now()), Ok(()), "never resent");
+        let next = last + Duration::hours(12);
+        assert_eq!(
+            resend_allowed(Some(last), last + Duration::minutes(11 * 60 + 59)),
+            Err(next),
+            "11h59m later"
+        );
+        assert_eq!(resend_allowed(Some(last), last), Err(next), "at once");
+        assert_eq!(resend_allowed(Some(last), next), Ok(()), "12 hours later");
+        assert_eq!(resend_allowed(Some(last), next + Duration::days(3)), Ok(()));
+        assert_eq!(RESEND_INTERVAL, Duration::hours(12));
+    }
+
+    #[test]
+    fn audit_actions_keep_their_json() {
+        let until = Utc.with_ymd_and_hms(2026, 3, 6, 0, 0, 0).unwrap();
+        for (action, json) in [
+            (
+                AuditAction::Snooze { until },
+                r#"{"action":"snooze","until":"2026-03-06T00:00:00Z"}"#,
+            ),
+            (AuditAction::Acknowledge, r#"{"action":"acknowledge"}"#),
+            (AuditAction::Unsnooze, r#"{"action":"unsnooze"}"#),
+            (
+                AuditAction::ResendValidationEmail {
+                    domains: vec!["example.org".into(), "www.example.org".into()],
+                },
+                r#"{"action":"resend_validation_email","domains":["example.org","www.example.org"]}"#,
+            ),
+        ] {
+            assert_eq!(serde_json::to_string(&action).unwrap(), json);
+            assert_eq!(
+                serde_json::from_str::<AuditAction>(json).unwrap(),
+                action,
+                "{json}"
+            );
         }
     }
 

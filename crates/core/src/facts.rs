@@ -340,6 +340,64 @@ impl CertificateFacts {
             .find_map(|dv| dv.validation_method.as_ref())
     }
 
+    /// The renewal's domains still waiting for validation with `method`: none unless the renewal
+    /// is PENDING_VALIDATION. Some responses carry the renewal's options without statuses, or
+    /// none at all: then every domain of the certificate is taken as pending. A domain without
+    /// a method of its own has the certificate's.
+    pub fn renewal_pending_validation(&self, method: &ValidationMethod) -> Vec<&DomainValidation> {
+        let Some(renewal) = &self.renewal_summary else {
+            return Vec::new();
+        };
+        if renewal.renewal_status != RenewalStatus::PendingValidation {
+            return Vec::new();
+        }
+        if renewal.domain_validation_options.is_empty() {
+            // The certificate's own statuses are those of its issuance, not of this renewal.
+            return self.with_method(&self.domain_validation_options, method);
+        }
+        self.pending_among(&renewal.domain_validation_options, method)
+    }
+
+    /// The domains whose validation email ACM can send again: a renewal's domains waiting for
+    /// email validation (PENDING_VALIDATION_EMAIL), else, for a request still
+    /// PENDING_VALIDATION, its domains waiting for email validation. Empty for anything else.
+    pub fn pending_email_validation(&self) -> Vec<&DomainValidation> {
+        let renewal = self.renewal_pending_validation(&ValidationMethod::Email);
+        if !renewal.is_empty() || self.status != CertStatus::PendingValidation {
+            return renewal;
+        }
+        self.pending_among(&self.domain_validation_options, &ValidationMethod::Email)
+    }
+
+    /// The options pending validation with `method`: with that method, all of them when none
+    /// carries a status.
+    fn pending_among<'a>(
+        &self,
+        options: &'a [DomainValidation],
+        method: &ValidationMethod,
+    ) -> Vec<&'a DomainValidation> {
+        let any_status = options.iter().any(|dv| dv.validation_status.is_some());
+        self.with_method(options, method)
+            .into_iter()
+            .filter(|dv| {
+                !any_status || dv.validation_status == Some(ValidationStatus::PendingValidation)
+            })
+            .collect()
+    }
+
+    /// The options validated with `method` (a domain without a method has the certificate's).
+    fn with_method<'a>(
+        &self,
+        options: &'a [DomainValidation],
+        method: &ValidationMethod,
+    ) -> Vec<&'a DomainValidation> {
+        let default_method = self.validation_method();
+        options
+            .iter()
+            .filter(|dv| dv.validation_method.as_ref().or(default_method) == Some(method))
+            .collect()
+    }
+
     pub fn managed_by_cloudfront(&self) -> bool {
         self.managed_by.as_deref() == Some("CLOUDFRONT")
     }
@@ -394,5 +452,76 @@ mod tests {
             let c = cert(status.clone(), not_after);
             assert_eq!(c.is_expired(now), expired, "{status} {not_after:?}");
         }
+    }
+
+    fn option(
+        domain: &str,
+        method: ValidationMethod,
+        status: ValidationStatus,
+    ) -> DomainValidation {
+        DomainValidation {
+            domain_name: domain.to_owned(),
+            validation_domain: Some("example.org".to_owned()),
+            validation_method: Some(method),
+            validation_status: Some(status),
+            validation_emails: vec!["admin@example.org".to_owned()],
+            ..DomainValidation::default()
+        }
+    }
+
+    fn names(options: Vec<&DomainValidation>) -> Vec<&str> {
+        options.iter().map(|dv| dv.domain_name.as_str()).collect()
+    }
+
+    #[test]
+    fn pending_email_validation_is_a_renewal_s_or_a_request_s() {
+        use ValidationMethod::{Dns, Email};
+        use ValidationStatus::{PendingValidation, Success};
+        let mut c = CertificateFacts::new("111122223333", "us-east-1", "arn:x/1");
+        c.domain_validation_options = vec![
+            option("example.org", Email, Success),
+            option("www.example.org", Email, Success),
+        ];
+        assert!(
+            c.pending_email_validation().is_empty(),
+            "issued, no renewal"
+        );
+
+        // A renewal waiting for one of the two domains.
+        c.renewal_summary = Some(RenewalSummary {
+            renewal_status: RenewalStatus::PendingValidation,
+            renewal_status_reason: None,
+            updated_at: None,
+            domain_validation_options: vec![
+                option("example.org", Email, Success),
+                option("www.example.org", Email, PendingValidation),
+            ],
+        });
+        assert_eq!(names(c.pending_email_validation()), ["www.example.org"]);
+        // A renewal without options of its own: every domain of the certificate.
+        if let Some(renewal) = c.renewal_summary.as_mut() {
+            renewal.domain_validation_options.clear();
+        }
+        assert_eq!(
+            names(c.pending_email_validation()),
+            ["example.org", "www.example.org"]
+        );
+        // A renewal that is not waiting for validation.
+        if let Some(renewal) = c.renewal_summary.as_mut() {
+            renewal.renewal_status = RenewalStatus::PendingAutoRenewal;
+        }
+        assert!(c.pending_email_validation().is_empty());
+
+        // A request still pending validation.
+        c.renewal_summary = None;
+        c.status = CertStatus::PendingValidation;
+        c.domain_validation_options = vec![
+            option("example.org", Email, Success),
+            option("www.example.org", Email, PendingValidation),
+        ];
+        assert_eq!(names(c.pending_email_validation()), ["www.example.org"]);
+        // DNS-validated: nothing to resend.
+        c.domain_validation_options = vec![option("example.org", Dns, PendingValidation)];
+        assert!(c.pending_email_validation().is_empty());
     }
 }

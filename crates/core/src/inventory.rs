@@ -2,7 +2,7 @@
 //! answers from (the store keeps it, the Slack renderers read it, `certwatch digest` builds one).
 
 use crate::decisions::Decision;
-use crate::report::{Report, Stats};
+use crate::report::{Report, Stage, Stats};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 
@@ -33,6 +33,7 @@ impl Inventory {
                 generated_at: DateTime::UNIX_EPOCH,
                 certificates: Vec::new(),
                 failures: Vec::new(),
+                accounts: Vec::new(),
                 stats: Stats::default(),
             },
             stale: BTreeMap::new(),
@@ -77,7 +78,7 @@ impl Inventory {
             .report
             .failures
             .iter()
-            .filter(|f| f.certificate_arn.is_none())
+            .filter(|f| f.certificate_arn.is_none() && f.stage != Stage::AccountMetadata)
             .map(|f| (f.account_id.as_str(), f.region.as_deref()))
             .collect();
         targets.sort_unstable();

@@ -5,6 +5,7 @@
 //! parameter) and names no AWS or Slack type. The scanner converts SDK types into [`CertificateFacts`]
 //! at its edge; everything downstream (CLI, Slack) consumes [`Report`].
 
+mod account;
 pub mod changes;
 mod checks;
 pub mod decisions;
@@ -19,12 +20,16 @@ pub mod regions;
 mod report;
 mod rules;
 
+pub use account::{Account, OrgUnit};
 pub use changes::{Change, ChangeKind, Changes};
 pub use checks::{
     name_covers, same_name, serial_value, Answer, CaaCheck, CaaRecord, CheckPlan, Checks,
     EndpointProbe, NameCheck, ServedCertificate, ValidationRecordCheck,
 };
-pub use decisions::{AuditAction, AuditEntry, Decision, DecisionKind, Resurfaced, Visibility};
+pub use decisions::{
+    resend_allowed, AuditAction, AuditEntry, Decision, DecisionKind, Resurfaced, Visibility,
+    RESEND_INTERVAL,
+};
 pub use facts::{
     CertStatus, CertType, CertificateFacts, DomainValidation, HttpRedirect, Reason,
     RenewalEligibility, RenewalStatus, RenewalSummary, ResourceRecord, SearchMetadata,

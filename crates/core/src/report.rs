@@ -1,6 +1,7 @@
 //! The scan report: the JSON contract that the CLI prints and that later tooling (the Slack bot,
 //! the store, people's scripts) reads. Adding a field is fine; renaming one is a breaking change.
 
+use crate::account::Account;
 use crate::facts::{CertificateFacts, RenewalEligibility, RenewalStatus, ValidationMethod};
 use crate::finding::{Finding, Urgency};
 use chrono::{DateTime, Utc};
@@ -13,6 +14,10 @@ pub struct Report {
     pub generated_at: DateTime<Utc>,
     pub certificates: Vec<CertificateRecord>,
     pub failures: Vec<Failure>,
+    /// Every account the scan covered (ACTIVE, after include/exclude), by id, with its OU path
+    /// and tags where the scan was asked to learn them (`ScanConfig::account_metadata`).
+    #[serde(default)]
+    pub accounts: Vec<Account>,
     pub stats: Stats,
 }
 
@@ -26,9 +31,10 @@ impl Report {
     }
 
     /// Stable order for output and storage: by [`CertificateRecord::place`] (account, region,
-    /// name, ARN). Lists for people to act on use [`crate::order`] instead.
+    /// name, ARN), accounts by id. Lists for people to act on use [`crate::order`] instead.
     pub fn sort(&mut self) {
         self.certificates.sort_by(|a, b| a.place().cmp(&b.place()));
+        self.accounts.sort_by(|a, b| a.id.cmp(&b.id));
         self.failures.sort_by(|a, b| {
             (&a.account_id, &a.region, a.stage, &a.certificate_arn).cmp(&(
                 &b.account_id,
@@ -116,6 +122,9 @@ pub enum Stage {
     ListRegions,
     ListCertificates,
     DescribeCertificate,
+    /// An account's OU path or tags could not be learned from Organizations (the error names
+    /// the call); the account itself was scanned, and its `ou_path`/`tags` stay unknown.
+    AccountMetadata,
     /// A DNS lookup of the network checks got no answer (timeout, SERVFAIL, REFUSED).
     Dns,
     /// A TLS probe could not be made from here (e.g. no route to an IPv6 address).
@@ -130,6 +139,7 @@ impl Stage {
             Stage::ListRegions => "list_regions",
             Stage::ListCertificates => "list_certificates",
             Stage::DescribeCertificate => "describe_certificate",
+            Stage::AccountMetadata => "account_metadata",
             Stage::Dns => "dns",
             Stage::Tls => "tls",
         }

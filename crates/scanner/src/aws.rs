@@ -1,6 +1,9 @@
 //! The AWS edge: the only module that names `aws_sdk_*` types. It builds every client (one HTTP
 //! pool, retry and timeout policy set here once), makes the calls, and converts what comes back
 //! into plain data (`certwatch_core::CertificateFacts`, [`OrgAccount`], [`AwsError`]).
+//! `organizations` has the calls about one account or OU (its parent, name and tags).
+
+mod organizations;
 
 use crate::plan::OrgAccount;
 use crate::throttle::Limits;
@@ -54,7 +57,7 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    fn from_sdk<E>(err: aws_sdk_acm::error::SdkError<E, HttpResponse>) -> Self
+    pub(crate) fn from_sdk<E>(err: aws_sdk_acm::error::SdkError<E, HttpResponse>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -176,6 +179,9 @@ fn erased_error_code(err: &ErasedError) -> Option<&str> {
         aws_sdk_sts::operation::assume_role::AssumeRoleError,
         aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
         aws_sdk_organizations::operation::list_accounts::ListAccountsError,
+        aws_sdk_organizations::operation::list_parents::ListParentsError,
+        aws_sdk_organizations::operation::describe_organizational_unit::DescribeOrganizationalUnitError,
+        aws_sdk_organizations::operation::list_tags_for_resource::ListTagsForResourceError,
         aws_sdk_account::operation::list_regions::ListRegionsError,
     );
     None
@@ -537,6 +543,11 @@ pub(crate) fn every_key_type() -> Filters {
 impl Acm {
     pub(crate) fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The client, for `act`'s one write (built, counted and retried as every ACM call is).
+    pub(crate) fn client(&self) -> &aws_sdk_acm::Client {
+        &self.client
     }
 
     /// One page of ListCertificates, as facts from the summaries.

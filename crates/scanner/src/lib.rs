@@ -1,25 +1,30 @@
 //! certwatch-scanner: organization → accounts → regions → certificates, under AWS's quotas.
 //!
-//! Architecture invariants: only `aws` names `aws_sdk_*` types; every call goes through
-//! `throttle`; a failing account, region or certificate becomes a [`Failure`] row and the scan
-//! goes on. The only error that stops a scan is having no usable credentials at all.
+//! Architecture invariants: only `aws` names `aws_sdk_*` types, and `act`, the one write
+//! (`acm:ResendValidationEmail`, which no scan makes); every call goes through `throttle`; a
+//! failing account, region or certificate becomes a [`Failure`] row and the scan goes on. The
+//! only error that stops a scan is having no usable credentials at all.
 
+mod act;
 mod aws;
 mod checks;
+mod org;
 mod plan;
 mod throttle;
 
+pub use act::{NotSent, ResendError, Resender, Resent, SentTo};
 pub use aws::{http_client, AwsError};
 pub use certwatch_probe::ProbeConfig;
 pub use checks::PreviousChecks;
+pub use org::AccountMetadata;
 pub use plan::{with_required_region, AccountFilter, OrgAccount, RegionSelection};
 pub use throttle::{Key, Rates};
 
 use aws::{Acm, Aws, Counters};
 use aws_config::SdkConfig;
 use certwatch_core::{
-    classify, needs_detail, CertificateFacts, CertificateRecord, Failure, Policy, Report, Stage,
-    Stats,
+    classify, needs_detail, Account, CertificateFacts, CertificateRecord, Failure, Policy, Report,
+    Stage, Stats,
 };
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
@@ -58,6 +63,10 @@ pub struct ScanConfig {
     /// How long the network checks of an unchanged certificate stand: a rescan given an earlier
     /// scan's checks ([`scan_after`]) repeats them only once they are older than this.
     pub recheck_after: Duration,
+    /// What to learn about each account from Organizations besides its id and name: its OU
+    /// path, its tags (`Report.accounts`). Default: nothing, so no call beyond ListAccounts
+    /// (Organizations' quota is low and shared by every caller in the management account).
+    pub account_metadata: AccountMetadata,
 }
 
 impl Default for ScanConfig {
@@ -78,6 +87,7 @@ impl Default for ScanConfig {
             search_certificates: true,
             checks: None,
             recheck_after: Duration::from_secs(24 * 3600),
+            account_metadata: AccountMetadata::default(),
         }
     }
 }
@@ -141,8 +151,9 @@ pub async fn scan(
 
 /// Scans like [`scan`], but hands each account-region's certificates to `on_target` as soon as
 /// it is scanned instead of keeping them: the scanner's memory is then bounded by the targets in
-/// flight, not by the size of the organization. The report returned has the stats and the
-/// failures, and no certificates.
+/// flight, not by the size of the organization. The report returned has the stats, the
+/// failures and the accounts (one small entry per account, with its OU path and tags when
+/// asked), and no certificates.
 ///
 /// Accounts are scanned by tasks of their own (the runtime's worker threads share the SDK's
 /// signing, parsing and bookkeeping) and start as soon as their page of ListAccounts arrives.
@@ -202,6 +213,7 @@ pub async fn scan_each_after(
         targets: tokio::sync::Semaphore::new(targets_in_flight(concurrency)),
         regions: Mutex::new(HashMap::new()),
         search_unsupported: Mutex::new(HashSet::new()),
+        directory: org::Directory::default(),
     });
 
     let mut checks = checks::CheckStage::start(config, now, previous)?;
@@ -242,6 +254,7 @@ pub async fn scan_each_after(
     let mut out = std::mem::take(&mut *run.output());
     let check_stats = checks.finish(&mut out.failures);
     out.fallbacks.log(out.search_fallbacks);
+    out.accounts.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(Report {
         generated_at: now,
         stats: Stats {
@@ -263,6 +276,7 @@ pub async fn scan_each_after(
         },
         certificates: Vec::new(),
         failures: out.failures,
+        accounts: out.accounts,
     })
 }
 
@@ -338,6 +352,8 @@ fn propagate_panic<T>(done: Result<T, tokio::task::JoinError>) -> Option<T> {
 #[derive(Default)]
 struct Output {
     failures: Vec<Failure>,
+    /// Every account scanned, once its metadata (if asked for) is learned.
+    accounts: Vec<Account>,
     targets: u64,
     regions_skipped: u64,
     search_fallbacks: u64,
@@ -437,7 +453,15 @@ struct Run {
     /// Regions (by key index) whose endpoint turned out not to serve SearchCertificates (an API
     /// reaches regions one by one): their later targets list with ListCertificates straight away.
     search_unsupported: Mutex<HashSet<u16>>,
+    /// This scan's lookups of OUs, for the accounts' OU paths.
+    directory: org::Directory,
 }
+
+/// Accounts whose metadata (OU path, tags) is looked up at once. Those lookups wait for the
+/// organizations limiter, which ListAccounts' pages wait for too: a few lookups in flight keep
+/// the limiter busy (its rate, ~2/s, is below what even one lookup at a time sends) while
+/// leaving the next page of accounts a fair turn.
+const METADATA_IN_FLIGHT: usize = 2;
 
 /// Account ids are 12 digits; anything else (never seen from AWS) is hashed.
 fn account_key(id: &str) -> u64 {
@@ -496,8 +520,12 @@ impl Run {
             name: String::new(),
             state: "ACTIVE".to_owned(),
         };
+        // Accounts whose OU path and tags are being looked up (in tasks of their own, beside
+        // the accounts' ACM scans and holding no account slot).
+        let metadata_slots = Arc::new(tokio::sync::Semaphore::new(METADATA_IN_FLIGHT));
         let mut started = 0u64;
         let mut own_seen = false;
+        let mut own_unlisted = false;
         let mut token = None;
         loop {
             let page = self
@@ -519,6 +547,7 @@ impl Run {
             own_seen |= accounts.iter().any(|a| a.id == own_id);
             if last && !own_seen && self.config.accounts.keeps_own(&own_id) {
                 accounts.push(unlisted_own());
+                own_unlisted = true;
             }
             if !accounts.is_empty() {
                 let _ = events
@@ -526,6 +555,26 @@ impl Run {
                     .await;
             }
             for account in accounts {
+                // The organization did not list the account certwatch runs in: nothing to ask
+                // Organizations about it.
+                let unlisted = own_unlisted && account.id == own_id;
+                if self.config.account_metadata.any() && !unlisted {
+                    let run = self.clone();
+                    let account = account.clone();
+                    let metadata_slots = metadata_slots.clone();
+                    let span = tracing::info_span!("account_metadata", account = %account.id);
+                    tasks.spawn(
+                        async move {
+                            // Never closed, so acquire cannot fail.
+                            let _slot = metadata_slots.acquire().await.ok();
+                            run.learn_account(&account).await;
+                        }
+                        .instrument(span),
+                    );
+                } else {
+                    let known = Account::new(account.id.clone(), account.name.clone());
+                    self.output().accounts.push(known);
+                }
                 // Never closed, so acquire cannot fail; without a permit the account still runs.
                 let slot = slots.clone().acquire_owned().await.ok();
                 let run = self.clone();
@@ -558,6 +607,43 @@ impl Run {
             propagate_panic(done);
         }
         started
+    }
+
+    /// The account's OU path and tags, as [`ScanConfig::account_metadata`] asks, into the
+    /// report's accounts. A lookup that fails leaves that part unknown (`None`) and is a
+    /// failure row (stage `account_metadata`); the account's certificates are scanned anyway.
+    async fn learn_account(&self, account: &OrgAccount) {
+        let wanted = self.config.account_metadata;
+        let ou_path = async {
+            if wanted.ou_path {
+                let path = self.directory.ou_path(&self.aws, &self.limits, &account.id);
+                Some(path.await)
+            } else {
+                None
+            }
+        };
+        let tags = async {
+            if wanted.tags {
+                Some(org::tags(&self.aws, &self.limits, &account.id).await)
+            } else {
+                None
+            }
+        };
+        let (ou_path, tags) = futures::join!(ou_path, tags);
+        let mut learned = Account::new(account.id.clone(), account.name.clone());
+        learned.ou_path = self.learned(account, ou_path);
+        learned.tags = self.learned(account, tags);
+        self.output().accounts.push(learned);
+    }
+
+    fn learned<T>(&self, account: &OrgAccount, lookup: Option<Result<T, AwsError>>) -> Option<T> {
+        match lookup? {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.fail(account, None, Stage::AccountMetadata, None, &error);
+                None
+            }
+        }
     }
 
     async fn scan_account(&self, account: &OrgAccount, is_own: bool, events: &Sender) {

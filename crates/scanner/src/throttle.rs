@@ -125,10 +125,16 @@ pub(crate) struct Limits {
     describe_certificate: Keyed,
     search_certificates: Keyed,
     list_regions: Keyed,
+    /// acm:ResendValidationEmail (`act`, never the scan), at [`RESEND_RATE`].
+    resend_email: Keyed,
     /// sts:AssumeRole and sts:GetCallerIdentity, both the calling account's.
     sts: Direct,
     organizations: Direct,
 }
+
+/// acm:ResendValidationEmail per account and region: 80% of ACM's quota (1/s), as the default
+/// [`Rates`] are. Not a configuration key: only a person's request sends one, a domain at a time.
+pub(crate) const RESEND_RATE: f64 = 0.8;
 
 /// Each quota as a governor quota: no burst, so calls are spaced evenly and never exceed the rate
 /// inside any window.
@@ -236,6 +242,7 @@ impl Limits {
             describe_certificate: keyed(rates.describe_certificate),
             search_certificates: keyed(rates.search_certificates),
             list_regions: keyed(rates.list_regions),
+            resend_email: keyed(RESEND_RATE),
             sts: direct(rates.assume_role),
             organizations: direct(rates.organizations),
         }
@@ -330,6 +337,11 @@ impl Limits {
         self.keyed(&self.list_regions, key, call).await
     }
 
+    /// acm:ResendValidationEmail, keyed like the other ACM calls (`act`'s one write).
+    pub(crate) async fn resend_email<T>(&self, key: Key, call: impl Future<Output = T>) -> T {
+        self.keyed(&self.resend_email, key, call).await
+    }
+
     /// An STS call (sts:AssumeRole up front, sts:GetCallerIdentity): one limiter for both, the
     /// calling account's. GetCallerIdentity is made once per scan; pacing it with AssumeRole
     /// never exceeds STS's quota, whether AWS counts the two together or apart.
@@ -358,6 +370,7 @@ impl Limits {
         self.describe_certificate.limiter.retain_recent();
         self.search_certificates.limiter.retain_recent();
         self.list_regions.limiter.retain_recent();
+        self.resend_email.limiter.retain_recent();
     }
 }
 

@@ -12,6 +12,7 @@
 //! | acm:ListCertificates | 1/s | (calling account, region) |
 //! | acm:SearchCertificates | 1/s (undocumented; ListCertificates' rate) | (calling account, region) |
 //! | acm:DescribeCertificate, acm:ListTagsForCertificate | 10/s | (calling account, region) |
+//! | acm:ResendValidationEmail | 1/s | (calling account, region) |
 //! | sts:AssumeRole, sts:GetCallerIdentity | 600/s | (calling account, STS region) |
 //! | account:ListRegions | 5/s | calling account |
 //! | organizations:* | 10/s (undocumented) | calling account |
@@ -53,6 +54,7 @@ pub struct Quotas {
     /// conservative guess.
     pub search_certificates: f64,
     pub describe_certificate: f64,
+    pub resend_validation_email: f64,
     pub assume_role: f64,
     pub list_regions: f64,
     pub organizations: f64,
@@ -66,6 +68,7 @@ impl Default for Quotas {
             list_certificates: 1.0,
             search_certificates: 1.0,
             describe_certificate: 10.0,
+            resend_validation_email: 1.0,
             assume_role: 600.0,
             list_regions: 5.0,
             organizations: 10.0,
@@ -95,6 +98,10 @@ impl Default for Latency {
 /// absent: everywhere); `percent` picks that share of the (account, region) pairs
 /// (of accounts, for `deny_assume_role`) by a hash of the seed, so the choice is
 /// reproducible; `operations` narrows it to those operation names.
+///
+/// `server_error`, `connection_reset`, `slow` and `malformed_body` also reach an
+/// Organizations operation that `operations` names (e.g. `["ListParents"]`); there `account`
+/// is the account or OU the call is about (`ChildId`, `ResourceId`, `OrganizationalUnitId`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fault {
     #[serde(flatten)]
@@ -243,7 +250,8 @@ impl Engine {
     }
 
     /// Applies faults and quotas to a request. `subject` is the account the request
-    /// is about (the role's account for AssumeRole, else the caller's); `caller` is
+    /// is about (the role's account for AssumeRole, the account or OU an Organizations
+    /// call names, else the caller's); `caller` is
     /// the calling account (the quota key); `region` the signed region.
     pub fn decide(
         &self,
@@ -322,8 +330,20 @@ impl Engine {
         region: &str,
     ) -> bool {
         let assume_role = service == Service::Sts && operation == "AssumeRole";
+        let named = || {
+            fault
+                .operations
+                .as_ref()
+                .is_some_and(|ops| ops.iter().any(|o| o == operation))
+        };
         let applies = match fault.kind {
             FaultKind::DenyAssumeRole => assume_role,
+            FaultKind::ServerError
+            | FaultKind::ConnectionReset
+            | FaultKind::Slow { .. }
+            | FaultKind::MalformedBody => {
+                service == Service::Acm || (service == Service::Organizations && named())
+            }
             _ => service == Service::Acm,
         };
         if !applies
@@ -378,6 +398,7 @@ fn quota(q: &Quotas, service: Service, operation: &str) -> Option<(u8, f64)> {
     match (service, operation) {
         (Service::Acm, "ListCertificates") => Some((0, q.list_certificates)),
         (Service::Acm, "SearchCertificates") => Some((5, q.search_certificates)),
+        (Service::Acm, "ResendValidationEmail") => Some((6, q.resend_validation_email)),
         (Service::Acm, _) => Some((1, q.describe_certificate)),
         (Service::Sts, _) => Some((2, q.assume_role)),
         (Service::Account, _) => Some((3, q.list_regions)),

@@ -187,6 +187,7 @@ impl Scenario {
             },
             // Benchmarks of the AWS calls pay nothing for a world they do not look at.
             network: None,
+            organizational_units: Vec::new(),
             accounts,
         }
     }

@@ -91,6 +91,11 @@ pub fn organization_id(management_account: &str) -> String {
     )
 }
 
+/// `r-` followed by four characters, like a real root id.
+pub fn root_id(organization: &str) -> String {
+    format!("r-{}", chars(&["root", organization], 4, LOWER_ALNUM))
+}
+
 /// A certificate serial number in ACM's `0a:1b:…` notation (16 bytes).
 pub fn serial(arn: &str) -> String {
     let h = hex(&["serial", arn], 32);

@@ -32,17 +32,18 @@
 //! (`AccessDenied`, 403) for an unknown account, a role the account does not have,
 //! a caller account the role does not trust, a wrong external id, or an account
 //! with `deny_assume_role`.
-//! An account's `denied_actions` (e.g. `["acm:SearchCertificates"]`) refuse those
-//! ACM calls from inside the account with `AccessDeniedException`, as IAM does for a
-//! role that lacks the permission.
+//! An account's `denied_actions` (e.g. `["acm:SearchCertificates"]`, or
+//! `["acm:ResendValidationEmail"]` for a role deployed read-only) refuse those ACM calls
+//! from inside the account with `AccessDeniedException`, as IAM does for a role that lacks
+//! the permission.
 //!
 //! # Served operations
 //! | Service | Protocol | Operations |
 //! |---|---|---|
-//! | Organizations | awsJson1_1 | ListAccounts (≤ 20 per page, `State` and legacy `Status`), DescribeOrganization |
+//! | Organizations | awsJson1_1 | ListAccounts (≤ 20 per page, `State` and legacy `Status`), DescribeOrganization, ListParents, DescribeOrganizationalUnit, ListTagsForResource (accounts' tags, 10 per page) |
 //! | STS | awsQuery | GetCallerIdentity, AssumeRole |
 //! | Account | restJson1 | ListRegions (`POST /listRegions`) |
-//! | ACM | awsJson1_1 | ListCertificates (AWS's default key-type filter, real paging), SearchCertificates (no default filter; `FilterStatement` refused), DescribeCertificate, ListTagsForCertificate |
+//! | ACM | awsJson1_1 | ListCertificates (AWS's default key-type filter, real paging), SearchCertificates (no default filter; `FilterStatement` refused), DescribeCertificate, ListTagsForCertificate, ResendValidationEmail (checked as ACM does, recorded: [`SimServer::resends`]) |
 //!
 //! ACM and regional STS answer `UnrecognizedClientException` /
 //! `InvalidClientTokenId` in an opt-in region the account has not enabled, as AWS
@@ -111,8 +112,8 @@ mod world;
 pub use behaviour::{Behaviour, Fault, FaultKind, Latency, Quotas};
 pub use generate::{GeneratorSpec, GENERATED_MANAGEMENT};
 pub use scenario::{
-    AccountSpec, CertificateSpec, NetworkSpec, OrganizationSpec, RegionFaults, RenewalSpec,
-    Scenario, ScenarioError,
+    AccountSpec, CertificateSpec, NetworkSpec, OrganizationSpec, OrganizationalUnitSpec,
+    RegionFaults, RenewalSpec, Scenario, ScenarioError,
 };
 pub use server::{serve, serve_with, SimServer};
 

@@ -46,6 +46,11 @@ pub struct Scenario {
     /// loopback). Absent: disabled, and starting the simulator costs nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkSpec>,
+    /// `[[organizational_units]]`: the OUs accounts sit in, each under the root or an OU listed
+    /// above it (`ListParents`, `DescribeOrganizationalUnit`). Default none: every account is
+    /// directly under the root.
+    #[serde(default)]
+    pub organizational_units: Vec<OrganizationalUnitSpec>,
     /// `[[accounts]]`: every account, the management account included. Order is kept:
     /// `ListAccounts` answers in this order.
     #[serde(default)]
@@ -73,6 +78,23 @@ pub struct OrganizationSpec {
     /// `opt_in_regions`. Default: every region in the built-in catalogue
     /// (17 default-enabled + 17 opt-in).
     pub regions: Option<Vec<String>>,
+    /// The organization's root id (`r-` + 4 to 32 lowercase letters or digits), the parent
+    /// of every account and OU not placed elsewhere. Default: derived from the organization
+    /// id. Its name is "Root", as AWS names it.
+    pub root_id: Option<String>,
+}
+
+/// `[[organizational_units]]`: one organizational unit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationalUnitSpec {
+    /// `ou-` + 4 to 32 lowercase letters or digits + `-` + 8 to 32 more, unique; what accounts'
+    /// `ou` and other OUs' `parent` name it by.
+    pub id: String,
+    /// `Name`, as `DescribeOrganizationalUnit` answers it.
+    pub name: String,
+    /// The root's id or an OU listed above this one. Default: the root.
+    pub parent: Option<String>,
 }
 
 /// `[network]`: the simulated world's DNS zone and TLS endpoints.
@@ -142,6 +164,13 @@ pub struct AccountSpec {
     /// (case-insensitive, as in IAM). Default none.
     #[serde(default)]
     pub denied_actions: Vec<String>,
+    /// The OU the account is in (an `[[organizational_units]]` id, or the root's id), as
+    /// `ListParents` answers. Default: directly under the root.
+    pub ou: Option<String>,
+    /// The account's tags, as Organizations' `ListTagsForResource` answers them (pages of 10),
+    /// e.g. `{ team = "payments" }`. Default none.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
     /// Faults per region of this account: `[accounts.faults.eu-west-1]`.
     #[serde(default)]
     pub faults: BTreeMap<String, RegionFaults>,
@@ -376,6 +405,8 @@ mod tests {
             max_session_seconds: Some(3600),
             deny_assume_role: true,
             denied_actions: vec!["acm:SearchCertificates".into()],
+            ou: Some("ou-ab12-11111111".into()),
+            tags: BTreeMap::from([("team".into(), "payments".into())]),
             faults: BTreeMap::from([(
                 "us-east-1".into(),
                 RegionFaults {
@@ -391,6 +422,7 @@ mod tests {
                 feature_set: Some("ALL".into()),
                 enabled: Some(true),
                 regions: Some(vec!["us-east-1".into()]),
+                root_id: Some("r-ab12".into()),
             },
             network: Some(NetworkSpec {
                 enabled: true,
@@ -399,6 +431,11 @@ mod tests {
                     vec!["0 issue \"amazon.com\"".into()],
                 )]),
             }),
+            organizational_units: vec![OrganizationalUnitSpec {
+                id: "ou-ab12-11111111".into(),
+                name: "Payments".into(),
+                parent: Some("r-ab12".into()),
+            }],
             accounts: vec![account],
         };
         let value = toml::Value::try_from(&scenario).expect("serialises");

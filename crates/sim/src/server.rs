@@ -36,6 +36,7 @@ struct Shared {
     engine: Engine,
     sessions: Sessions,
     requests: AtomicU64,
+    resends: services::acm::Resends,
 }
 
 /// A running simulator. Dropping it stops the server too (without waiting).
@@ -91,6 +92,13 @@ impl SimServer {
     /// Requests a fault was injected into.
     pub fn faulted_count(&self) -> u64 {
         self.shared.engine.faulted.load(Ordering::Relaxed)
+    }
+
+    /// Every `ResendValidationEmail` ACM accepted so far, in order, as (certificate ARN,
+    /// domain): the emails the simulated world would have sent again. Refused calls are not in
+    /// it.
+    pub fn resends(&self) -> Vec<(String, String)> {
+        self.shared.resends.accepted()
     }
 
     /// Role sessions issued by `AssumeRole` so far.
@@ -169,6 +177,7 @@ pub async fn serve_with(
         engine: Engine::new(behaviour),
         sessions: Sessions::default(),
         requests: AtomicU64::new(0),
+        resends: services::acm::Resends::default(),
     });
     let app = Router::new()
         .fallback(handle)
@@ -336,6 +345,7 @@ fn dispatch(shared: &Shared, call: &Call<'_>) -> Answer {
         sessions: &shared.sessions,
         wall_now: Utc::now(),
         request_id: call.request_id,
+        resends: &shared.resends,
     };
     let (operation, body) = (call.operation, call.body);
     let result = match call.service {
@@ -351,8 +361,18 @@ fn dispatch(shared: &Shared, call: &Call<'_>) -> Answer {
     }
 }
 
+/// The account or OU an Organizations call is about (`ChildId`, `ResourceId`,
+/// `OrganizationalUnitId`), for faults aimed at one of them.
+fn organizations_subject(body: &[u8]) -> Option<String> {
+    let input: serde_json::Value = serde_json::from_slice(body).ok()?;
+    ["ChildId", "ResourceId", "OrganizationalUnitId"]
+        .iter()
+        .find_map(|key| input.get(key)?.as_str().map(str::to_owned))
+}
+
 /// Who is calling, in which signed region, and which account the call is about (the role's
-/// account for AssumeRole, the caller's otherwise): AWS's checks before any quota or fault.
+/// account for AssumeRole, the account or OU an Organizations call names, the caller's
+/// otherwise): AWS's checks before any quota or fault.
 fn authenticate(shared: &Shared, call: &Call<'_>) -> Result<(Caller, String, String), ApiError> {
     let service = call.service;
     let protocol = service.protocol();
@@ -389,6 +409,8 @@ fn authenticate(shared: &Shared, call: &Call<'_>) -> Result<(Caller, String, Str
             .find(|(k, _)| k == "RoleArn")
             .and_then(|(_, arn)| arn.split(':').nth(4).map(str::to_owned))
             .unwrap_or_default()
+    } else if service == Service::Organizations {
+        organizations_subject(call.body).unwrap_or_else(|| caller.account.clone())
     } else {
         caller.account.clone()
     };

@@ -8,7 +8,8 @@
 use crate::ids;
 use crate::regions::{self, RegionKind};
 use crate::scenario::{
-    AccountSpec, CertificateSpec, NetworkSpec, RegionFaults, RenewalSpec, Scenario, ScenarioError,
+    AccountSpec, CertificateSpec, NetworkSpec, OrganizationalUnitSpec, RegionFaults, RenewalSpec,
+    Scenario, ScenarioError,
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -27,6 +28,7 @@ pub const ACM_OPERATIONS: &[&str] = &[
     "SearchCertificates",
     "DescribeCertificate",
     "ListTagsForCertificate",
+    "ResendValidationEmail",
 ];
 
 pub const DEFAULT_MEMBER_ROLES: &[&str] = &["OrganizationAccountAccessRole", "certwatch-read-only"];
@@ -63,13 +65,18 @@ pub struct World {
     pub org_id: String,
     pub feature_set: String,
     pub management: String,
+    /// The root's id (`r-…`): the parent of every account and OU not placed elsewhere.
+    pub root_id: String,
     /// Regions of the partition, sorted by name.
     pub regions: Vec<String>,
+    /// In scenario order (an OU's parent comes before it).
+    pub units: Vec<OrgUnit>,
     /// In scenario order.
     pub accounts: Vec<Account>,
     /// `[network]`: whether DNS and TLS are served, and the CAA records.
     pub network: Network,
     account_index: HashMap<String, usize>,
+    unit_index: HashMap<String, usize>,
     /// ARN → (account index, certificate index).
     certificate_index: HashMap<String, (usize, usize)>,
 }
@@ -117,12 +124,26 @@ pub enum Endpoint {
     None,
 }
 
+/// An organizational unit.
+#[derive(Debug, Clone)]
+pub struct OrgUnit {
+    pub id: String,
+    pub name: String,
+    pub arn: String,
+    /// The root's id or another OU's.
+    pub parent: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: String,
     pub name: String,
     pub email: String,
     pub arn: String,
+    /// The root's id or an OU's: what `ListParents` answers.
+    pub parent: String,
+    /// `ListTagsForResource`'s answer, by key.
+    pub tags: BTreeMap<String, String>,
     pub state: String,
     pub joined_method: String,
     pub joined_at: DateTime<Utc>,
@@ -289,13 +310,29 @@ impl World {
             }
             None => ids::organization_id(&management),
         };
+        let root_id = match &org.root_id {
+            Some(id) => {
+                let ok = id
+                    .strip_prefix("r-")
+                    .is_some_and(|rest| lower_alnum(rest, 4..=32));
+                if !ok {
+                    return Err(ScenarioError::invalid(
+                        "organization.root_id",
+                        format!("{id:?} is not a root id (r- followed by 4 to 32 lowercase letters or digits)"),
+                    ));
+                }
+                id.clone()
+            }
+            None => ids::root_id(&org_id),
+        };
 
         let mut world = World {
             now,
             org_enabled: org.enabled.unwrap_or(true),
             feature_set: org.feature_set.clone().unwrap_or_else(|| "ALL".to_owned()),
             management: management.clone(),
-            org_id,
+            root_id,
+            units: Vec::with_capacity(scenario.organizational_units.len()),
             regions,
             accounts: Vec::with_capacity(scenario.accounts.len()),
             network: match &scenario.network {
@@ -303,8 +340,16 @@ impl World {
                 None => Network::default(),
             },
             account_index: HashMap::new(),
+            unit_index: HashMap::new(),
             certificate_index: HashMap::new(),
+            org_id,
         };
+
+        for (i, spec) in scenario.organizational_units.iter().enumerate() {
+            let unit = world.resolve_unit(&format!("organizational_units[{i}]"), spec)?;
+            world.unit_index.insert(unit.id.clone(), i);
+            world.units.push(unit);
+        }
 
         for (i, spec) in scenario.accounts.iter().enumerate() {
             let account = world.resolve_account(&format!("accounts[{i}]"), spec)?;
@@ -351,6 +396,10 @@ impl World {
         self.account_index.get(id).map(|&i| &self.accounts[i])
     }
 
+    pub fn unit(&self, id: &str) -> Option<&OrgUnit> {
+        self.unit_index.get(id).map(|&i| &self.units[i])
+    }
+
     pub fn certificate(&self, arn: &str) -> Option<&Certificate> {
         self.certificate_index
             .get(arn)
@@ -362,6 +411,60 @@ impl World {
             "arn:aws:organizations::{}:account/{}/{account}",
             self.management, self.org_id
         )
+    }
+
+    /// Whether `id` can be a parent: the root, or an OU resolved already (listed above).
+    fn is_parent(&self, id: &str) -> bool {
+        id == self.root_id || self.unit_index.contains_key(id)
+    }
+
+    fn resolve_unit(
+        &self,
+        key: &str,
+        spec: &OrganizationalUnitSpec,
+    ) -> Result<OrgUnit, ScenarioError> {
+        let id = &spec.id;
+        let ok = id
+            .strip_prefix("ou-")
+            .and_then(|rest| rest.split_once('-'))
+            .is_some_and(|(root, unit)| lower_alnum(root, 4..=32) && lower_alnum(unit, 8..=32));
+        if !ok {
+            return Err(ScenarioError::invalid(
+                format!("{key}.id"),
+                format!("{id:?} is not an OU id (ou-, 4 to 32 lowercase letters or digits, -, 8 to 32 more)"),
+            ));
+        }
+        if self.unit_index.contains_key(id) {
+            return Err(ScenarioError::invalid(
+                format!("{key}.id"),
+                format!("the OU {id} is listed twice"),
+            ));
+        }
+        if !(1..=128).contains(&spec.name.chars().count()) {
+            return Err(ScenarioError::invalid(
+                format!("{key}.name"),
+                "must be 1 to 128 characters",
+            ));
+        }
+        let parent = spec.parent.clone().unwrap_or_else(|| self.root_id.clone());
+        if !self.is_parent(&parent) {
+            return Err(ScenarioError::invalid(
+                format!("{key}.parent"),
+                format!(
+                    "{parent:?} is neither the root ({}) nor an OU listed above this one",
+                    self.root_id
+                ),
+            ));
+        }
+        Ok(OrgUnit {
+            id: id.clone(),
+            name: spec.name.clone(),
+            arn: format!(
+                "arn:aws:organizations::{}:ou/{}/{id}",
+                self.management, self.org_id
+            ),
+            parent,
+        })
     }
 
     fn resolve_account(&self, key: &str, spec: &AccountSpec) -> Result<Account, ScenarioError> {
@@ -444,6 +547,32 @@ impl World {
             }
         }
 
+        let parent = spec.ou.clone().unwrap_or_else(|| self.root_id.clone());
+        if !self.is_parent(&parent) {
+            return Err(ScenarioError::invalid(
+                format!("{key}.ou"),
+                format!(
+                    "{parent:?} is neither one of the [[organizational_units]] nor the root ({})",
+                    self.root_id
+                ),
+            ));
+        }
+        // Organizations' tag limits.
+        if spec.tags.len() > 50 {
+            return Err(ScenarioError::invalid(
+                format!("{key}.tags"),
+                "an account has at most 50 tags",
+            ));
+        }
+        for (tag, value) in &spec.tags {
+            if !(1..=128).contains(&tag.chars().count()) || value.chars().count() > 256 {
+                return Err(ScenarioError::invalid(
+                    format!("{key}.tags.{tag}"),
+                    "tag keys are 1 to 128 characters, values at most 256",
+                ));
+            }
+        }
+
         let max_session_seconds = spec.max_session_seconds.unwrap_or(3600);
         if !(3600..=43200).contains(&max_session_seconds) {
             return Err(ScenarioError::invalid(
@@ -477,6 +606,8 @@ impl World {
                 .clone()
                 .unwrap_or_else(|| default_email(&spec.name)),
             arn: self.account_arn(&spec.id),
+            parent,
+            tags: spec.tags.clone(),
             state: spec.state.clone().unwrap_or_else(|| "ACTIVE".to_owned()),
             joined_method: spec
                 .joined_method
@@ -1065,6 +1196,14 @@ fn check_account_id(key: &str, id: &str) -> Result<(), ScenarioError> {
     }
 }
 
+/// Whether `text` is `len` lowercase ASCII letters or digits.
+fn lower_alnum(text: &str, len: std::ops::RangeInclusive<usize>) -> bool {
+    len.contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
 fn default_email(name: &str) -> String {
     let slug: String = name
         .chars()
@@ -1178,6 +1317,81 @@ mod tests {
         assert_eq!(
             invalid_key("[organization]\nmanagement_account_id = \"111122223333\"\n"),
             "organization.management_account_id"
+        );
+    }
+
+    #[test]
+    fn organizational_units_and_tags_resolve_and_errors_name_the_key() {
+        let org =
+            "[organization]\nmanagement_account_id = \"111122223333\"\nroot_id = \"r-ab12\"\n";
+        let units = "[[organizational_units]]\nid = \"ou-ab12-11111111\"\nname = \"Payments\"\n[[organizational_units]]\nid = \"ou-ab12-22222222\"\nname = \"Cards\"\nparent = \"ou-ab12-11111111\"\n";
+        let account = |extra: &str| {
+            format!("{org}{units}[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n{extra}")
+        };
+        let scenario = Scenario::from_toml(&account(
+            "ou = \"ou-ab12-22222222\"\ntags = { team = \"cards\" }\n",
+        ))
+        .expect("valid");
+        let world = World::resolve(&scenario, validation_clock()).expect("resolves");
+        let m = world.account("111122223333").expect("account");
+        assert_eq!(m.parent, "ou-ab12-22222222");
+        assert_eq!(m.tags.get("team").map(String::as_str), Some("cards"));
+        let cards = world.unit("ou-ab12-22222222").expect("OU");
+        assert_eq!(
+            (cards.name.as_str(), cards.parent.as_str()),
+            ("Cards", "ou-ab12-11111111")
+        );
+        assert_eq!(world.unit("ou-ab12-11111111").expect("OU").parent, "r-ab12");
+        // Without an ou, an account is under the root; without a root_id, one is derived.
+        let plain = Scenario::from_toml(HEAD).expect("valid");
+        let world = World::resolve(&plain, validation_clock()).expect("resolves");
+        assert!(world.root_id.starts_with("r-") && world.root_id.len() == 6);
+        assert_eq!(
+            world.account("111122223333").expect("account").parent,
+            world.root_id
+        );
+
+        assert_eq!(
+            invalid_key(&account("ou = \"ou-ab12-33333333\"\n")),
+            "accounts[0].ou"
+        );
+        assert_eq!(
+            invalid_key(&account("tags = { \"\" = \"x\" }\n")),
+            "accounts[0].tags."
+        );
+        let unit = |body: &str| {
+            invalid_key(&format!(
+                "{org}[[organizational_units]]\n{body}\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
+            ))
+        };
+        assert_eq!(
+            unit("id = \"ou-ab12\"\nname = \"P\""),
+            "organizational_units[0].id"
+        );
+        assert_eq!(
+            unit("id = \"ou-ab12-11111111\"\nname = \"\""),
+            "organizational_units[0].name"
+        );
+        assert_eq!(
+            unit("id = \"ou-ab12-11111111\"\nname = \"P\"\nparent = \"r-zz99\""),
+            "organizational_units[0].parent"
+        );
+        // A parent must be listed above its child, so the OUs cannot form a cycle.
+        assert_eq!(
+            invalid_key(&format!(
+                "{org}[[organizational_units]]\nid = \"ou-ab12-11111111\"\nname = \"A\"\nparent = \"ou-ab12-22222222\"\n[[organizational_units]]\nid = \"ou-ab12-22222222\"\nname = \"B\"\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
+            )),
+            "organizational_units[0].parent"
+        );
+        assert_eq!(
+            invalid_key(&format!("{org}{units}[[organizational_units]]\nid = \"ou-ab12-11111111\"\nname = \"again\"\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n")),
+            "organizational_units[2].id"
+        );
+        assert_eq!(
+            invalid_key(
+                "[organization]\nmanagement_account_id = \"111122223333\"\nroot_id = \"root\"\n[[accounts]]\nid = \"111122223333\"\nname = \"m\"\n"
+            ),
+            "organization.root_id"
         );
     }
 

@@ -927,6 +927,7 @@ fn one_account(regions: &[&str], certificates: Vec<CertificateSpec>) -> Scenario
             ..OrganizationSpec::default()
         },
         network: None,
+        organizational_units: Vec::new(),
         accounts: vec![AccountSpec {
             id: MANAGEMENT.into(),
             name: "management".into(),
@@ -1473,5 +1474,333 @@ async fn search_gets_the_faults_of_every_acm_call() {
         assert_eq!(search.code(), code, "{region}");
     }
     assert_eq!(server.faulted_count(), 8);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn resend_validation_email_is_checked_like_acm_and_recorded() {
+    let server = start(Scenario::demo()).await;
+    let marketing = aws_sdk_acm::Client::new(&assumed(&server, MARKETING, "us-east-1").await);
+    // PENDING_VALIDATION_EMAIL: a renewal waiting for the approval of campaign.example.org.
+    let campaign = arn_of(&marketing, "campaign.example.org").await;
+    // EMAIL_VALIDATION: email-validated, issued, nothing pending.
+    let wildcard = arn_of(&marketing, "*.example.org").await;
+    let resend = |arn: &str, domain: &str, validation_domain: &str| {
+        marketing
+            .resend_validation_email()
+            .certificate_arn(arn)
+            .domain(domain)
+            .validation_domain(validation_domain)
+            .send()
+    };
+    resend(&campaign, "campaign.example.org", "example.org")
+        .await
+        .expect("pending email validation: accepted");
+    resend(&campaign, "campaign.example.org", "campaign.example.org")
+        .await
+        .expect("the domain itself is a validation domain too");
+    for (arn, domain, validation_domain, expected) in [
+        (
+            wildcard.as_str(),
+            "*.example.org",
+            "example.org",
+            "InvalidStateException",
+        ),
+        (
+            campaign.as_str(),
+            "other.example.org",
+            "example.org",
+            "InvalidDomainValidationOptionsException",
+        ),
+        (
+            campaign.as_str(),
+            "campaign.example.org",
+            "ample.org",
+            "InvalidDomainValidationOptionsException",
+        ),
+        (
+            &campaign.replace(MARKETING, PAYMENTS),
+            "campaign.example.org",
+            "example.org",
+            "ResourceNotFoundException",
+        ),
+        (
+            "not-an-arn",
+            "campaign.example.org",
+            "example.org",
+            "InvalidArnException",
+        ),
+    ] {
+        let error = resend(arn, domain, validation_domain)
+            .await
+            .expect_err("refused");
+        assert_eq!(
+            error.code(),
+            Some(expected),
+            "{arn} {domain} {validation_domain}"
+        );
+    }
+    assert_eq!(
+        server.resends(),
+        vec![
+            (campaign.clone(), "campaign.example.org".to_owned()),
+            (campaign.clone(), "campaign.example.org".to_owned()),
+        ],
+        "only accepted resends are recorded"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn resend_validation_email_of_a_request_and_denied_by_iam() {
+    let mut request = certificate("us-east-1", "new.example.net");
+    request.status = Some("PENDING_VALIDATION".into());
+    request.validation = Some("EMAIL".into());
+    request.expires_in_days = None;
+    let mut scenario = one_account(&["us-east-1"], vec![request]);
+    let mut denied = scenario.accounts[0].clone();
+    denied.id = PAYMENTS.into();
+    denied.name = "payments".into();
+    denied.denied_actions = vec!["acm:ResendValidationEmail".into()];
+    scenario.accounts.push(denied);
+    let server = start(scenario).await;
+
+    let own = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+    let arn = arn_of(&own, "new.example.net").await;
+    own.resend_validation_email()
+        .certificate_arn(&arn)
+        .domain("new.example.net")
+        .validation_domain("example.net")
+        .send()
+        .await
+        .expect("a request pending email validation");
+
+    let payments = aws_sdk_acm::Client::new(&assumed(&server, PAYMENTS, "us-east-1").await);
+    let theirs = arn_of(&payments, "new.example.net").await;
+    let err = payments
+        .resend_validation_email()
+        .certificate_arn(&theirs)
+        .domain("new.example.net")
+        .validation_domain("example.net")
+        .send()
+        .await
+        .expect_err("denied");
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    assert!(
+        err.message()
+            .is_some_and(|m| m.contains("acm:ResendValidationEmail")),
+        "{err:?}"
+    );
+    assert_eq!(server.resends(), vec![(arn, "new.example.net".to_owned())]);
+    server.shutdown().await;
+}
+
+/// Every page of ListTagsForResource, with the page count.
+async fn all_tags(
+    org: &aws_sdk_organizations::Client,
+    resource: &str,
+) -> (Vec<(String, String)>, usize) {
+    let (mut tags, mut pages, mut token) = (Vec::new(), 0, None);
+    loop {
+        let out = org
+            .list_tags_for_resource()
+            .resource_id(resource)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("tags");
+        pages += 1;
+        tags.extend(
+            out.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned())),
+        );
+        match out.next_token() {
+            Some(next) => token = Some(next.to_owned()),
+            None => return (tags, pages),
+        }
+    }
+}
+
+#[tokio::test]
+async fn organizational_units_and_account_tags() {
+    use aws_sdk_organizations::types::ParentType;
+    let server = start(Scenario::demo()).await;
+    let org = aws_sdk_organizations::Client::new(&ambient_config(&server, "us-east-1").await);
+    let parent = |child: &'static str| {
+        let org = org.clone();
+        async move {
+            let out = org
+                .list_parents()
+                .child_id(child)
+                .send()
+                .await
+                .expect("parents");
+            assert!(out.next_token().is_none());
+            let [p] = out.parents() else {
+                panic!("{child}: one parent, got {:?}", out.parents())
+            };
+            (p.id().unwrap_or_default().to_owned(), p.r#type().cloned())
+        }
+    };
+    let ou = Some(ParentType::OrganizationalUnit);
+    let root = Some(ParentType::Root);
+    assert_eq!(
+        parent(PAYMENTS).await,
+        ("ou-ex42-payments".into(), ou.clone())
+    );
+    assert_eq!(
+        parent("ou-ex42-payments").await,
+        ("ou-ex42-workloads".into(), ou.clone())
+    );
+    assert_eq!(
+        parent("ou-ex42-workloads").await,
+        ("r-ex42".into(), root.clone())
+    );
+    assert_eq!(
+        parent("ou-ex42-platform").await,
+        ("r-ex42".into(), root.clone())
+    );
+    assert_eq!(parent(SANDBOX).await, ("r-ex42".into(), root));
+
+    let out = org
+        .describe_organizational_unit()
+        .organizational_unit_id("ou-ex42-payments")
+        .send()
+        .await
+        .expect("describe OU");
+    let unit = out.organizational_unit().expect("the OU");
+    assert_eq!(unit.name(), Some("Payments"));
+    assert_eq!(
+        unit.arn(),
+        Some("arn:aws:organizations::210987654321:ou/o-exmplcorp42/ou-ex42-payments")
+    );
+
+    let (tags, _) = all_tags(&org, PAYMENTS).await;
+    assert_eq!(
+        tags,
+        [
+            ("env".into(), "prod".into()),
+            ("team".into(), "payments".into())
+        ]
+    );
+    assert_eq!(all_tags(&org, SANDBOX).await, (Vec::new(), 1));
+    assert_eq!(all_tags(&org, "r-ex42").await, (Vec::new(), 1));
+    assert_eq!(all_tags(&org, "ou-ex42-platform").await, (Vec::new(), 1));
+
+    // AWS's error shapes.
+    let err = org
+        .list_parents()
+        .child_id("111111111111")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ChildNotFoundException"));
+    let err = org
+        .list_parents()
+        .child_id("ou-ex42-nowhere1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("ChildNotFoundException"));
+    let err = org
+        .list_parents()
+        .child_id("r-ex42")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some("InvalidInputException"),
+        "a root has no parent"
+    );
+    let err = org
+        .list_parents()
+        .child_id(PAYMENTS)
+        .max_results(21)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    let err = org
+        .describe_organizational_unit()
+        .organizational_unit_id("ou-ex42-nowhere1")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("OrganizationalUnitNotFoundException"));
+    let err = org
+        .list_tags_for_resource()
+        .resource_id("111111111111")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("TargetNotFoundException"));
+    let err = org
+        .list_tags_for_resource()
+        .resource_id(PAYMENTS)
+        .next_token("not-a-token")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InvalidInputException"));
+    // Only the management account reads the organization's structure.
+    let member = aws_sdk_organizations::Client::new(&assumed(&server, PAYMENTS, "us-east-1").await);
+    let err = member
+        .list_parents()
+        .child_id(PAYMENTS)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("AccessDeniedException"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn account_tags_page_and_organizations_faults_hit_the_named_operation() {
+    let mut text = format!(
+        "[organization]\nmanagement_account_id = \"{MANAGEMENT}\"\nregions = [\"us-east-1\"]\n[[accounts]]\nid = \"{MANAGEMENT}\"\nname = \"m\"\n[[accounts]]\nid = \"{PAYMENTS}\"\nname = \"p\"\n[accounts.tags]\n"
+    );
+    for i in 0..23 {
+        text.push_str(&format!("k{i:02} = \"v{i}\"\n"));
+    }
+    let scenario = Scenario::from_toml(&text).expect("scenario");
+    let behaviour = Behaviour {
+        faults: vec![Fault {
+            operations: Some(vec!["ListParents".into()]),
+            ..Fault::at(FaultKind::ServerError, PAYMENTS, None)
+        }],
+        ..Behaviour::default()
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let server = serve_with(scenario, now(), behaviour)
+        .await
+        .expect("simulator starts");
+    let org = aws_sdk_organizations::Client::new(&ambient_config(&server, "us-east-1").await);
+    let (tags, pages) = all_tags(&org, PAYMENTS).await;
+    assert_eq!((tags.len(), pages), (23, 3), "10 a page");
+    assert_eq!(tags[22], ("k22".into(), "v22".into()));
+
+    let err = org
+        .list_parents()
+        .child_id(PAYMENTS)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("InternalFailure"));
+    assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(500));
+    // Only the named operation, only about that account.
+    let out = org
+        .list_parents()
+        .child_id(MANAGEMENT)
+        .send()
+        .await
+        .expect("parents");
+    assert_eq!(out.parents().len(), 1);
+    let acm = aws_sdk_acm::Client::new(&ambient_config(&server, "us-east-1").await);
+    acm.list_certificates()
+        .send()
+        .await
+        .expect("ACM is not faulted");
     server.shutdown().await;
 }

@@ -32,6 +32,9 @@ pub struct AlertOptions {
     /// New and risen findings below this are left out; resolutions, renewals and deletions
     /// count when the certificate had a finding at least this urgent ([`Changes::at_least`]).
     pub min_urgency: Urgency,
+    /// Entries pending email validation get a *Resend validation email* button
+    /// (`slack.actions.resend_validation_email`).
+    pub resend_button: bool,
 }
 
 impl Default for AlertOptions {
@@ -39,6 +42,7 @@ impl Default for AlertOptions {
     fn default() -> Self {
         AlertOptions {
             min_urgency: Urgency::Action,
+            resend_button: false,
         }
     }
 }
@@ -240,7 +244,10 @@ pub fn alerts(
             ))
         };
         let items = match k {
-            Kind::New | Kind::Rose => certificates.iter().map(|g| needs_look(g)).collect(),
+            Kind::New | Kind::Rose => certificates
+                .iter()
+                .map(|g| needs_look(g, options.resend_button))
+                .collect(),
             Kind::Resolved | Kind::Renewed | Kind::Gone => {
                 packed(certificates.iter().map(|g| (news_line(g), g.changes.len())))
             }
@@ -252,7 +259,7 @@ pub fn alerts(
 
 /// A certificate with new or risen findings: its line (what changed, what to do, who decided if
 /// it came back) and its buttons.
-fn needs_look(group: &Group<'_>) -> Item {
+fn needs_look(group: &Group<'_>, resend_button: bool) -> Item {
     let first = group.first();
     let mut lines = Vec::new();
     let finding = |code: &Option<Code>| {
@@ -299,8 +306,9 @@ fn needs_look(group: &Group<'_>) -> Item {
     }
     let (text, shortened) = mrkdwn::shorten(&lines.join("\n"), MAX_SECTION);
     let mut blocks = vec![blocks::section(&text)];
-    if group.entry.is_some() {
-        blocks.extend(interactive::buttons(&first.arn));
+    if let Some(entry) = &group.entry {
+        let resend = resend_button && crate::resend::pending_email(entry.record);
+        blocks.extend(interactive::buttons(&first.arn, resend));
     }
     Item {
         blocks,

@@ -30,6 +30,9 @@ pub struct Access {
     pub admin_user_ids: Vec<String>,
     /// Users who may snooze, acknowledge and unsnooze certificates.
     pub responder_user_ids: Vec<String>,
+    /// `slack.actions.resend_validation_email`: responders and admins may ask ACM to resend a
+    /// validation email.
+    pub resend_validation_email: bool,
 }
 
 impl Access {
@@ -66,6 +69,9 @@ pub enum Answer {
     /// `/certs show` of a certificate in the inventory: load its history from the store and
     /// reply with [`render::show_with_history`] (or, without a store, an empty history).
     Show { arn: String, public: bool },
+    /// A resend that passed the bot's checks: check the 12 hours against the audit trail, ask
+    /// ACM, append the audit entry of what it accepted, reply with [`crate::resend::reply`].
+    Resend(Box<crate::resend::Resend>),
 }
 
 /// Why a command was not answered (for the log; the user sees only [`Refusal::reply`]).
@@ -76,6 +82,10 @@ pub enum Refusal {
     NotAdmin,
     /// Snooze, acknowledge or unsnooze from someone who is neither a responder nor an admin.
     NotResponder,
+    /// A resend while `slack.actions.resend_validation_email` is off.
+    ResendOff,
+    /// A resend from someone who is neither a responder nor an admin.
+    NotResponderToResend,
 }
 
 impl Refusal {
@@ -86,6 +96,16 @@ impl Refusal {
             Refusal::OtherChannel => Reply::note("certwatch does not answer in this channel."),
             Refusal::NotAdmin => render::scan_denied(),
             Refusal::NotResponder => render::not_responder(),
+            Refusal::ResendOff => Reply::note(
+                "Resending validation emails from Slack is turned off in certwatch's config \
+                 (`slack.actions.resend_validation_email`): no email was sent. ACM's console \
+                 can resend it: Certificate Manager → the certificate → Actions → Resend \
+                 validation email.",
+            ),
+            Refusal::NotResponderToResend => Reply::note(
+                "Only certwatch responders (`slack.responder_user_ids`) and admins \
+                 (`slack.admin_user_ids`) may resend a validation email: no email was sent.",
+            ),
         }
     }
 }
@@ -150,6 +170,21 @@ pub fn answer(
         } => (target, Wanted::Snooze(*until), reason.as_str()),
         Command::Ack { target, reason } => (target, Wanted::Acknowledge, reason.as_str()),
         Command::Unsnooze(target) => (target, Wanted::Unsnooze, ""),
+        Command::Resend(target) => {
+            return Ok(
+                match crate::resend::ask(
+                    access,
+                    inventory,
+                    target,
+                    &cmd.user_id,
+                    &cmd.channel_id,
+                    request.public,
+                )? {
+                    Ok(resend) => Answer::Resend(Box::new(resend)),
+                    Err(reply) => Answer::Reply(reply),
+                },
+            )
+        }
         _ => {
             return Ok(Answer::Reply(render::reply(
                 &request,
@@ -231,6 +266,7 @@ pub(super) mod tests {
             channel_ids: vec!["C1".to_owned(), "C2".to_owned()],
             admin_user_ids: vec!["UADMIN".to_owned()],
             responder_user_ids: vec!["URESP".to_owned()],
+            resend_validation_email: true,
         }
     }
 

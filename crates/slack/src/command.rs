@@ -1,7 +1,9 @@
 //! `/certs …`: the text after the slash command, parsed into a [`Request`].
 //!
-//! Grammar: `[SUBCOMMAND [ARGUMENT…]] [public]`. Subcommands are case-insensitive. A trailing
-//! `public` posts the answer in the channel instead of only to the asker. Mistakes get an error
+//! Grammar: `[all] [SUBCOMMAND [ARGUMENT…]] [public]`. Subcommands are case-insensitive. A
+//! leading `all` answers about the whole organization in a channel that routes send only some
+//! accounts to (elsewhere it changes nothing). A trailing `public` posts the answer in the
+//! channel instead of only to the asker. Mistakes get an error
 //! that says what to type instead: the closest subcommand, the argument that is missing, the
 //! valid finding codes. [`SUBCOMMANDS`] is the one list that parsing hints and help share.
 
@@ -54,6 +56,9 @@ pub enum Command {
     Unsnooze(String),
     /// `/certs snoozed`: the decisions in force: who, when, until, why.
     Snoozed,
+    /// `/certs resend ARN|ID`: ask ACM to send the validation email again for each domain of
+    /// the certificate pending email validation (`acm:ResendValidationEmail`).
+    Resend(String),
 }
 
 /// A parsed command and where its answer goes.
@@ -62,6 +67,8 @@ pub struct Request {
     pub command: Command,
     /// `true`: answer in the channel (`in_channel`); `false`: only to the asker (`ephemeral`).
     pub public: bool,
+    /// A leading `all`: the whole organization, even in a routed channel.
+    pub all: bool,
 }
 
 /// One subcommand, for hints and help.
@@ -147,6 +154,21 @@ pub const SUBCOMMANDS: &[Subcommand] = &[
         about: "the snoozes and acknowledgements: who, when, until, why, and whether each still hides its certificate",
     },
     Subcommand {
+        name: "resend",
+        argument: "ARN|ID",
+        example: "/certs resend 8b979818-ecf4-8eff-4e9e-c049945f037b",
+        about: "ask ACM to send the validation email again for a certificate pending email \
+                validation (at most once per 12 hours). For responders and admins, when the \
+                config allows it",
+    },
+    Subcommand {
+        name: "all",
+        argument: "[COMMAND]",
+        example: "/certs all expiring 14",
+        about: "in a team's channel (where only its accounts are answered about): the whole \
+                organization",
+    },
+    Subcommand {
         name: "scan",
         argument: "",
         example: "/certs scan",
@@ -214,27 +236,43 @@ fn code_list() -> String {
 pub fn parse(text: &str) -> Result<Request, ParseError> {
     let text = normalize(text);
     let words: Vec<&str> = text.split_whitespace().collect();
+    match words.split_first() {
+        Some((first, rest)) if first.eq_ignore_ascii_case("all") => {
+            parse_request(rest).map(|request| Request {
+                all: true,
+                ..request
+            })
+        }
+        _ => parse_request(&words),
+    }
+}
+
+/// A request without the leading `all`.
+fn parse_request(words: &[&str]) -> Result<Request, ParseError> {
     if let Some((last, rest)) = words.split_last() {
         if last.eq_ignore_ascii_case("public") {
             return match parse_words(rest) {
                 Ok(command) => Ok(Request {
                     command,
                     public: true,
+                    all: false,
                 }),
                 // `public` was the argument itself: an account named "public".
-                Err(e @ ParseError::MissingArgument { .. }) => parse_words(&words)
+                Err(e @ ParseError::MissingArgument { .. }) => parse_words(words)
                     .map(|command| Request {
                         command,
                         public: false,
+                        all: false,
                     })
                     .map_err(|_| e),
                 Err(e) => Err(e),
             };
         }
     }
-    parse_words(&words).map(|command| Request {
+    parse_words(words).map(|command| Request {
         command,
         public: false,
+        all: false,
     })
 }
 
@@ -253,6 +291,7 @@ fn parse_words(words: &[&str]) -> Result<Command, ParseError> {
         "snooze" => decide::snooze(args),
         "ack" => decide::ack(args),
         "unsnooze" => one(args, "unsnooze", "a certificate ARN or id").map(Command::Unsnooze),
+        "resend" => one(args, "resend", "a certificate ARN or id").map(Command::Resend),
         "expiring" => match args {
             [] => Ok(Command::Expiring {
                 days: DEFAULT_EXPIRING_DAYS,

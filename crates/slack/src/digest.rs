@@ -38,6 +38,13 @@ pub struct DigestOptions {
     /// finds in the store's finding history: entries with one are marked *NEW*. Empty: nothing
     /// is marked (the first digest, or nothing new).
     pub new_since_last_digest: BTreeSet<(String, Code)>,
+    /// The default channel's digest when accounts are routed: per routed channel what needs
+    /// action there ([`crate::routes::summary`]). Empty: no summary (no routing, or a routed
+    /// channel's own digest).
+    pub routed: Vec<crate::routes::ChannelCount>,
+    /// Entries pending email validation get a *Resend validation email* button
+    /// (`slack.actions.resend_validation_email`).
+    pub resend_button: bool,
 }
 
 /// One Slack message: fallback text (for notifications) and blocks.
@@ -145,10 +152,12 @@ pub fn digest(
         tail.push(blocks::section(&warning));
     }
     tail.push(footer(inv, scan_running, opts, hidden));
+    let summary = crate::routes::summary_blocks(&opts.routed);
     if acting.is_empty() {
-        return opts
-            .post_when_clear
-            .then(|| all_clear(inv, &entries, hidden, tail));
+        // The org-wide summary is news while a routed channel has something to act on.
+        let routed_news = opts.routed.iter().any(|c| c.needs_action());
+        return (opts.post_when_clear || routed_news)
+            .then(|| all_clear(inv, &entries, hidden, summary, tail));
     }
 
     let is_new = |e: &Entry<'_>| {
@@ -172,6 +181,9 @@ pub fn digest(
     let mut head = Page::new();
     head.push(blocks::header(&title));
     head.push(blocks::context(&[overview(&entries, acting.len(), hidden)]));
+    for block in summary {
+        head.push(block);
+    }
 
     let mut thread = Thread::new(head, &tail);
     for (urgency, name, about) in GROUPS {
@@ -200,7 +212,8 @@ pub fn digest(
                     MAX_SECTION,
                 );
                 let mut blocks = vec![blocks::section(&line)];
-                blocks.extend(interactive::buttons(&entry.record.facts.arn));
+                let resend = opts.resend_button && crate::resend::pending_email(entry.record);
+                blocks.extend(interactive::buttons(&entry.record.facts.arn, resend));
                 Item {
                     blocks,
                     count: 1,
@@ -242,11 +255,15 @@ fn footer(inv: &Inventory, scan_running: bool, opts: &DigestOptions, hidden: Hid
     let stats = &inv.report.stats;
     let scan = scan_status(inv, scan_running);
     let failed = inv.failed_targets();
-    let mut scanned = format!(
-        "{} in {} scanned",
-        plural(stats.targets as usize, "account-region", "account-regions"),
-        plural(stats.accounts as usize, "account", "accounts")
-    );
+    let accounts = plural(stats.accounts as usize, "account", "accounts");
+    // A routed channel's part of the scan knows its accounts, not its account-regions.
+    let mut scanned = match stats.targets {
+        0 => format!("{accounts} scanned"),
+        targets => format!(
+            "{} in {accounts} scanned",
+            plural(targets as usize, "account-region", "account-regions")
+        ),
+    };
     if failed == 0 {
         scanned.push_str(" · no failed targets");
     } else {
@@ -276,7 +293,13 @@ fn old_scan_warning(inv: &Inventory, now: DateTime<Utc>) -> Option<String> {
     })
 }
 
-fn all_clear(inv: &Inventory, entries: &[Entry<'_>], hidden: Hidden, tail: Vec<Value>) -> Digest {
+fn all_clear(
+    inv: &Inventory,
+    entries: &[Entry<'_>],
+    hidden: Hidden,
+    summary: Vec<Value>,
+    tail: Vec<Value>,
+) -> Digest {
     let title = "ACM certificates: nothing needs action";
     let upcoming = entries
         .iter()
@@ -309,6 +332,7 @@ fn all_clear(inv: &Inventory, entries: &[Entry<'_>], hidden: Hidden, tail: Vec<V
             plural(failed, "target failed", "targets failed")
         )));
     }
+    blocks.extend(summary);
     blocks.extend(tail);
     Digest {
         parent: Message {
@@ -460,6 +484,7 @@ mod tests {
             generated_at: at("2026-03-02T06:00:00Z"),
             certificates: Vec::new(),
             failures: Vec::new(),
+            accounts: Vec::new(),
             stats: Default::default(),
         };
         let inv = Inventory {

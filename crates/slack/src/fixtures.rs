@@ -316,6 +316,7 @@ pub fn small() -> Fixture {
         generated_at: scan,
         certificates: records,
         failures,
+        accounts: Vec::new(),
         stats: Stats {
             accounts: 4,
             targets: 10,
@@ -415,6 +416,7 @@ pub fn large(count: usize) -> Fixture {
         generated_at: scan,
         certificates: records,
         failures: Vec::new(),
+        accounts: Vec::new(),
         stats: Stats {
             accounts: 50,
             targets: 150,

@@ -18,6 +18,9 @@ pub const ACTION_SNOOZE_7D: &str = "certwatch_snooze_7d";
 pub const ACTION_ACK: &str = "certwatch_ack";
 /// The button that shows a certificate's details and history, to the clicker only.
 pub const ACTION_DETAILS: &str = "certwatch_details";
+/// The button that asks ACM to send the validation email again (after Slack's confirm dialog);
+/// only on entries pending email validation, and only when the config allows resends.
+pub const ACTION_RESEND: &str = "certwatch_resend_validation_email";
 /// The reason modal's `callback_id`.
 pub const MODAL_CALLBACK_ID: &str = "certwatch_reason";
 /// The reason input's `block_id` and `action_id` (`view.state.values[block][action].value`).
@@ -37,13 +40,15 @@ pub enum ButtonAction {
     Snooze7d,
     Acknowledge,
     Details,
+    Resend,
 }
 
 impl ButtonAction {
-    pub const ALL: [ButtonAction; 3] = [
+    pub const ALL: [ButtonAction; 4] = [
         ButtonAction::Snooze7d,
         ButtonAction::Acknowledge,
         ButtonAction::Details,
+        ButtonAction::Resend,
     ];
 
     /// Its `action_id`.
@@ -52,6 +57,7 @@ impl ButtonAction {
             ButtonAction::Snooze7d => ACTION_SNOOZE_7D,
             ButtonAction::Acknowledge => ACTION_ACK,
             ButtonAction::Details => ACTION_DETAILS,
+            ButtonAction::Resend => ACTION_RESEND,
         }
     }
 
@@ -60,12 +66,13 @@ impl ButtonAction {
         ButtonAction::ALL.into_iter().find(|a| a.action_id() == id)
     }
 
-    /// The decision the button leads to (through the reason modal); `None` for *Details*.
+    /// The decision the button leads to (through the reason modal); `None` for *Details* and
+    /// *Resend validation email*.
     pub fn modal_action(self) -> Option<ModalAction> {
         match self {
             ButtonAction::Snooze7d => Some(ModalAction::Snooze7d),
             ButtonAction::Acknowledge => Some(ModalAction::Acknowledge),
-            ButtonAction::Details => None,
+            ButtonAction::Details | ButtonAction::Resend => None,
         }
     }
 
@@ -74,6 +81,7 @@ impl ButtonAction {
             ButtonAction::Snooze7d => "Snooze 7 days",
             ButtonAction::Acknowledge => "Acknowledge",
             ButtonAction::Details => "Details",
+            ButtonAction::Resend => "Resend validation email",
         }
     }
 }
@@ -114,23 +122,36 @@ pub(crate) struct Metadata {
     pub ts: String,
 }
 
-/// The actions block under an entry: *Snooze 7 days*, *Acknowledge*, *Details*, each with the
-/// ARN as its `value`. `None` for an ARN longer than a button's value may be (never an ACM one).
+/// The actions block under an entry: *Snooze 7 days*, *Acknowledge*, *Details*, and with
+/// `resend` *Resend validation email* (behind Slack's confirm dialog), each with the ARN as its
+/// `value`. `None` for an ARN longer than a button's value may be (never an ACM one).
 /// No `block_id`: Slack makes one, and an ARN listed twice in a message (an alert with a new and
 /// a risen finding) would otherwise repeat it, which Slack refuses.
-pub(crate) fn buttons(arn: &str) -> Option<Value> {
+pub(crate) fn buttons(arn: &str, resend: bool) -> Option<Value> {
     if arn.is_empty() || arn.len() > MAX_BUTTON_VALUE {
         return None;
     }
     let elements: Vec<Value> = ButtonAction::ALL
         .iter()
+        .filter(|action| resend || **action != ButtonAction::Resend)
         .map(|action| {
-            json!({
+            let mut button = json!({
                 "type": "button",
                 "action_id": action.action_id(),
                 "text": {"type": "plain_text", "text": action.label()},
                 "value": arn,
-            })
+            });
+            if *action == ButtonAction::Resend {
+                button["confirm"] = json!({
+                    "title": plain("Resend the email?", MAX_MODAL_TITLE),
+                    "text": {"type": "plain_text", "text": "ACM sends the validation email again \
+                        to every approver address of each domain still pending. certwatch does this \
+                        at most once every 12 hours per certificate, and keeps it in the audit trail."},
+                    "confirm": plain("Resend", MAX_MODAL_TITLE),
+                    "deny": plain("Cancel", MAX_MODAL_TITLE),
+                });
+            }
+            button
         })
         .collect();
     Some(json!({"type": "actions", "elements": elements}))
@@ -291,7 +312,7 @@ mod tests {
                 Some(action)
             );
         }
-        assert_eq!(buttons(&"a".repeat(2001)), None);
+        assert_eq!(buttons(&"a".repeat(2001), true), None);
     }
 
     #[test]
@@ -299,9 +320,9 @@ mod tests {
         let other = "arn:aws:acm:us-east-1:222222222222:certificate/other";
         let blocks = json!([
             blocks::section("*URGENT* · `api.example.com`"),
-            buttons(ARN),
+            buttons(ARN, false),
             blocks::section("*ACTION* · `pay.example.com`"),
-            buttons(other),
+            buttons(other, true),
             {"type": "actions", "elements": [{"type": "button", "action_id": "someone_elses", "value": ARN}]},
         ]);
         let note = "*Snoozed* by <@U1> until 2026-03-09: moving to DNS";

@@ -21,6 +21,8 @@ pub mod interactive;
 mod inventory;
 mod mrkdwn;
 pub mod render;
+pub mod resend;
+pub mod routes;
 pub mod schedule;
 mod thread;
 pub mod verify;

@@ -95,6 +95,8 @@ pub fn reply(request: &Request, inv: &Inventory, scan_running: bool, now: DateTi
         Command::Snooze { .. } | Command::Ack { .. } | Command::Unsnooze(_) => {
             return not_responder()
         }
+        // `bot` checks a resend and the runtime carries it out; handed one, nothing is sent.
+        Command::Resend(_) => return crate::bot::Refusal::NotResponderToResend.reply(),
     };
     Reply::new(request.public, &text, blocks)
 }

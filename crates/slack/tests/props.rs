@@ -234,6 +234,12 @@ fn typed_command() -> impl Strategy<Value = (Command, Vec<String>)> {
                 .boxed()
         ),
         with(
+            "resend",
+            target()
+                .prop_map(|id| (Command::Resend(id.clone()), vec![id]))
+                .boxed()
+        ),
+        with(
             "snooze",
             (target(), until(), reason())
                 .prop_map(|(target, (until, until_text), (reason, words))| {
@@ -310,8 +316,8 @@ fn as_link(name: &str, style: u8) -> String {
 }
 
 /// A documented request and a text Slack could send for it: words separated by random
-/// whitespace, letters in random case, a trailing `public` in random case, markup escaped and
-/// domain names sometimes as links.
+/// whitespace, letters in random case, a leading `all` and a trailing `public` in random case,
+/// markup escaped and domain names sometimes as links.
 fn typed_request() -> impl Strategy<Value = (Request, String)> {
     (
         typed_command(),
@@ -321,6 +327,8 @@ fn typed_request() -> impl Strategy<Value = (Request, String)> {
         prop::option::of(space()),
         prop::option::of(space()),
         any::<u8>(),
+        any::<bool>(),
+        any_case("all"),
     )
         .prop_filter(
             "without the flag, a last word `public` is the flag (unless it is the argument)",
@@ -333,7 +341,8 @@ fn typed_request() -> impl Strategy<Value = (Request, String)> {
                     Command::Account(_)
                     | Command::Domain(_)
                     | Command::Show(_)
-                    | Command::Unsnooze(_) => words.len() == 2,
+                    | Command::Unsnooze(_)
+                    | Command::Resend(_) => words.len() == 2,
                     Command::Ack { .. } => words.len() == 3,
                     Command::Snooze { .. } => words.len() == 4,
                     _ => false,
@@ -342,9 +351,14 @@ fn typed_request() -> impl Strategy<Value = (Request, String)> {
             },
         )
         .prop_map(
-            |((command, mut words), public, flag, spaces, leading, trailing, link)| {
+            |((command, mut words), public, flag, spaces, leading, trailing, link, all, every)| {
                 if public {
                     words.push(flag);
+                }
+                // The command's own words start after `all`.
+                let first = usize::from(all);
+                if all {
+                    words.insert(0, every);
                 }
                 let mut text = leading.unwrap_or_default().to_owned();
                 for (i, word) in words.iter().enumerate() {
@@ -354,14 +368,21 @@ fn typed_request() -> impl Strategy<Value = (Request, String)> {
                     let is_dns_name = word
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b"*.-".contains(&b));
-                    if i == 1 && matches!(command, Command::Domain(_)) && is_dns_name {
+                    if i == first + 1 && matches!(command, Command::Domain(_)) && is_dns_name {
                         text.push_str(&as_link(word, link));
                     } else {
                         text.push_str(&slack_escape(word));
                     }
                 }
                 text.push_str(trailing.unwrap_or_default());
-                (Request { command, public }, text)
+                (
+                    Request {
+                        command,
+                        public,
+                        all,
+                    },
+                    text,
+                )
             },
         )
 }
@@ -388,6 +409,7 @@ fn empty_report() -> Report {
         generated_at: now(),
         certificates: Vec::new(),
         failures: Vec::new(),
+        accounts: Vec::new(),
         stats: Stats::default(),
     }
 }

@@ -55,8 +55,9 @@ impl<'a> Coverage<'a> {
             coverage.seen_accounts.insert(account);
             match (failure.stage, &failure.region, &failure.certificate_arn) {
                 (Stage::ListAccounts, _, _) => coverage.org_unlisted = true,
-                // A check that could not be made leaves its certificate in the report.
-                (Stage::Dns | Stage::Tls, _, _) => {}
+                // A check that could not be made leaves its certificate in the report; an
+                // account whose OU path or tags could not be learned was scanned all the same.
+                (Stage::Dns | Stage::Tls | Stage::AccountMetadata, _, _) => {}
                 (Stage::DescribeCertificate, _, Some(arn)) => {
                     coverage.certificates.insert(arn);
                 }

@@ -2,11 +2,14 @@
 //! cleared by [`Store::decide`], read into [`Inventory::decisions`](certwatch_core::Inventory))
 //! and the audit trail of every decision, appended in the same transaction and never rewritten:
 //! the schema's triggers refuse any UPDATE or DELETE of an `audit` row (and an INSERT OR
-//! REPLACE of one), so not even a bug here can rewrite it.
+//! REPLACE of one), so not even a bug here can rewrite it. The trail also records each resend of
+//! ACM's validation email ([`Store::record_resend`]), which decides nothing and is only appended;
+//! [`Store::last_resend_at`] reads the latest one back for the 12-hour rule.
 
 use crate::{parse_timestamp, sortable_timestamp, Store, StoreError};
 use certwatch_core::{AuditAction, AuditEntry, Decision};
-use rusqlite::{params, Connection, Row, TransactionBehavior};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use std::collections::BTreeMap;
 
 impl Store {
@@ -30,18 +33,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute(
-            "INSERT INTO audit (at, by, channel, arn, action, reason)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                sortable_timestamp(entry.at),
-                entry.by,
-                entry.channel,
-                entry.arn,
-                crate::to_json(&entry.action, "an audit action")?,
-                entry.reason
-            ],
-        )?;
+        append(&tx, entry)?;
         match decision {
             Some(decision) => tx.execute(
                 "INSERT INTO decisions (arn, decision) VALUES (?1, ?2)
@@ -55,6 +47,37 @@ impl Store {
         };
         tx.commit()?;
         Ok(())
+    }
+
+    /// Records that ACM was asked to send a certificate's validation email again: appends
+    /// `entry`, whose action must be [`AuditAction::ResendValidationEmail`], to the audit trail.
+    /// The decision in force is left alone. Another action is refused ([`StoreError::Value`])
+    /// and nothing is written.
+    pub fn record_resend(&mut self, entry: &AuditEntry) -> Result<(), StoreError> {
+        if !matches!(entry.action, AuditAction::ResendValidationEmail { .. }) {
+            return Err(StoreError::Value {
+                what: "the audit action of a resend",
+                value: crate::to_json(&entry.action, "an audit action")?,
+            });
+        }
+        append(&self.conn, entry)
+    }
+
+    /// When the validation email of `arn` was last resent through certwatch (the latest resend
+    /// in the audit trail), or `None` if it never was: what `decisions::resend_allowed` of
+    /// certwatch-core needs.
+    pub fn last_resend_at(&self, arn: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT at FROM audit
+                 WHERE arn = ?1 AND json_extract(action, '$.action') = ?2
+                 ORDER BY at DESC LIMIT 1",
+                params![arn, RESEND_ACTION],
+                |row| row.get(0),
+            )
+            .optional()?;
+        at.map(|at| parse_timestamp(&at, "audit.at")).transpose()
     }
 
     /// The latest `limit` entries of the audit trail, newest first.
@@ -73,6 +96,26 @@ impl Store {
 }
 
 const COLUMNS: &str = "at, by, channel, arn, action, reason";
+
+/// The `action` tag of [`AuditAction::ResendValidationEmail`] in the audit trail's JSON.
+const RESEND_ACTION: &str = "resend_validation_email";
+
+/// Appends `entry` to the audit trail.
+fn append(conn: &Connection, entry: &AuditEntry) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO audit (at, by, channel, arn, action, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            sortable_timestamp(entry.at),
+            entry.by,
+            entry.channel,
+            entry.arn,
+            crate::to_json(&entry.action, "an audit action")?,
+            entry.reason
+        ],
+    )?;
+    Ok(())
+}
 
 /// The audit trail of one certificate, oldest first.
 pub(crate) fn audit_of(conn: &Connection, arn: &str) -> Result<Vec<AuditEntry>, StoreError> {

@@ -19,6 +19,7 @@
 //! Architecture invariant: the store reads no clock (every time comes from a report or from the
 //! caller) and names no AWS or Slack type; it knows certificates only as `certwatch-core` types.
 
+mod accounts;
 mod coverage;
 mod decisions;
 mod digests;
@@ -281,6 +282,7 @@ fn write_scan(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(), Sto
         ],
     )?;
     let scan_id = tx.last_insert_rowid();
+    accounts::write(tx, report)?;
 
     {
         let mut upsert = tx.prepare(
@@ -428,6 +430,7 @@ fn read_inventory(conn: &Connection, detail: Detail) -> Result<Inventory, StoreE
         certificates,
         failures,
         stats,
+        accounts: accounts::read_all(conn)?,
     };
     report.sort();
     Ok(Inventory {

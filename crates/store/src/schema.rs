@@ -9,7 +9,7 @@ use crate::StoreError;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// The schema version this build writes and understands.
-pub(crate) const VERSION: i64 = 3;
+pub(crate) const VERSION: i64 = 4;
 
 /// `PRAGMA application_id` of a certwatch store: "cwst".
 const APPLICATION_ID: i64 = 0x6377_7374;
@@ -108,6 +108,39 @@ WHEN EXISTS (SELECT 1 FROM audit WHERE id = NEW.id)
 BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only: no REPLACE'); END;
 ";
 
+/// Version 4: routing. The accounts the scans described (their OU path and tags, which the
+/// routes match on; see `accounts.rs`), and one digest per local date *and channel*: each
+/// routed channel gets its own.
+const V4: &str = "
+CREATE TABLE accounts (
+    id        TEXT PRIMARY KEY,    -- 12-digit account id
+    account   TEXT NOT NULL        -- JSON of core::Account as the latest scan that described it wrote it
+);
+
+CREATE TABLE digests_v4 (
+    local_date TEXT NOT NULL,      -- YYYY-MM-DD in the digest's time zone
+    channel    TEXT NOT NULL,
+    ts         TEXT NOT NULL,      -- Slack message timestamp
+    posted_at  TEXT NOT NULL,      -- RFC 3339, UTC
+    PRIMARY KEY (local_date, channel)
+);
+INSERT INTO digests_v4 (local_date, channel, ts, posted_at)
+    SELECT local_date, channel, ts, posted_at FROM digests;
+DROP TABLE digests;
+ALTER TABLE digests_v4 RENAME TO digests;
+
+CREATE TABLE digest_intents_v4 (
+    local_date  TEXT NOT NULL,     -- YYYY-MM-DD in the digest's time zone
+    channel     TEXT NOT NULL,
+    intended_at TEXT NOT NULL,     -- RFC 3339, UTC
+    PRIMARY KEY (local_date, channel)
+);
+INSERT INTO digest_intents_v4 (local_date, channel, intended_at)
+    SELECT local_date, channel, intended_at FROM digest_intents;
+DROP TABLE digest_intents;
+ALTER TABLE digest_intents_v4 RENAME TO digest_intents;
+";
+
 /// Brings the file at `location` (a path, or `:memory:`) up to [`VERSION`].
 pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), StoreError> {
     // IMMEDIATE: two processes opening a new file at once must not both create the tables.
@@ -150,7 +183,10 @@ pub(crate) fn migrate(conn: &mut Connection, location: &str) -> Result<(), Store
         tx.execute_batch(V3)?;
         crate::history::seed(&tx)?;
     }
-    // Later versions: `if version < 4 { tx.execute_batch(V4)?; }` and so on, in order.
+    if version < 4 {
+        tx.execute_batch(V4)?;
+    }
+    // Later versions: `if version < 5 { tx.execute_batch(V5)?; }` and so on, in order.
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
     tx.pragma_update(None, "user_version", VERSION)?;
     tx.commit()?;

@@ -62,6 +62,7 @@ fn report(
         },
         certificates,
         failures,
+        accounts: Vec::new(),
     };
     report.sort();
     report
@@ -209,7 +210,7 @@ fn restart_keeps_inventory_and_digest_marks() {
     let reopened = store.inventory().expect("inventory");
     assert_eq!(reopened, first);
     assert_eq!(reopened.stale.get(&arn(A, EU, "x")), Some(&day(0)));
-    assert!(store.digest_posted(date).expect("digest_posted"));
+    assert!(store.digest_posted(date, "C123").expect("digest_posted"));
     assert!(!store
         .mark_digest_posted(date, "C123", "1730548899.000200", day(1))
         .expect("mark"));
@@ -688,15 +689,15 @@ fn digest_is_marked_once_per_date() {
     let mut store = store();
     let today = NaiveDate::from_ymd_opt(2026, 11, 2).expect("date");
     let tomorrow = today.succ_opt().expect("date");
-    assert!(!store.digest_posted(today).expect("posted"));
+    assert!(!store.digest_posted(today, "C1").expect("posted"));
     assert!(store
         .mark_digest_posted(today, "C1", "1.000001", day(1))
         .expect("mark"));
     assert!(!store
-        .mark_digest_posted(today, "C2", "2.000002", day(1))
+        .mark_digest_posted(today, "C1", "2.000002", day(1))
         .expect("mark"));
-    assert!(store.digest_posted(today).expect("posted"));
-    assert!(!store.digest_posted(tomorrow).expect("posted"));
+    assert!(store.digest_posted(today, "C1").expect("posted"));
+    assert!(!store.digest_posted(tomorrow, "C1").expect("posted"));
     let (channel, ts): (String, String) = store
         .conn
         .query_row(
@@ -909,7 +910,7 @@ fn a_version_1_store_is_migrated_and_keeps_its_data() {
     assert_eq!(inventory.report.certificates.len(), 1);
     assert_eq!(inventory.last_scan, Some(day(0)));
     let date = NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
-    assert!(store.digest_posted(date).expect("posted"));
+    assert!(store.digest_posted(date, "C1").expect("posted"));
     let version: i64 = store
         .conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
@@ -917,4 +918,5 @@ fn a_version_1_store_is_migrated_and_keeps_its_data() {
     assert_eq!(version, schema::VERSION);
 }
 
+mod accounts;
 mod memory;

@@ -61,3 +61,120 @@ pub fn calls(report: &Report, action: &str) -> u64 {
         .copied()
         .unwrap_or(0)
 }
+
+/// Calls per Organizations action (`organizations:ListParents` → count) of a scan.
+pub fn organizations_calls(report: &Report) -> std::collections::BTreeMap<&str, u64> {
+    report
+        .stats
+        .calls_by_action
+        .iter()
+        .filter(|(action, _)| action.starts_with("organizations:"))
+        .map(|(action, count)| (action.as_str(), *count))
+        .collect()
+}
+
+/// The organization of the account-metadata tests: root `r-ab12` with Payments (and Cards
+/// nested in it) and Platform, accounts in each, tagged or not, one certificate each.
+///
+/// | account | id | OU | tags |
+/// |---|---|---|---|
+/// | management | 111111111111 | (root) | team=platform |
+/// | cards-prod | 222222222222 | Payments/Cards | team=cards, env=prod |
+/// | cards-dev | 333333333333 | Payments/Cards | team=cards, env=dev |
+/// | payments-core | 444444444444 | Payments | team=payments and k01…k11 (two pages) |
+/// | networking | 555555555555 | Platform | none |
+/// | shared-services | 666666666666 | Platform | team=platform |
+/// | retired | 777777777777 | Platform | SUSPENDED: not scanned |
+pub fn organization_with_units() -> Scenario {
+    Scenario::from_toml(ORGANIZATION_WITH_UNITS)
+        .expect("the organization with OUs is a valid scenario")
+}
+
+const ORGANIZATION_WITH_UNITS: &str = r#"
+[organization]
+management_account_id = "111111111111"
+root_id = "r-ab12"
+regions = ["us-east-1", "eu-west-1"]
+
+[[organizational_units]]
+id = "ou-ab12-payments"
+name = "Payments"
+
+[[organizational_units]]
+id = "ou-ab12-cards000"
+name = "Cards"
+parent = "ou-ab12-payments"
+
+[[organizational_units]]
+id = "ou-ab12-platform"
+name = "Platform"
+parent = "r-ab12"
+
+[[accounts]]
+id = "111111111111"
+name = "management"
+tags = { team = "platform" }
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "management.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "222222222222"
+name = "cards-prod"
+ou = "ou-ab12-cards000"
+tags = { team = "cards", env = "prod" }
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "cards-prod.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "333333333333"
+name = "cards-dev"
+ou = "ou-ab12-cards000"
+tags = { team = "cards", env = "dev" }
+[[accounts.certificates]]
+region = "eu-west-1"
+domain = "cards-dev.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "444444444444"
+name = "payments-core"
+ou = "ou-ab12-payments"
+tags = { team = "payments", k01 = "v1", k02 = "v2", k03 = "v3", k04 = "v4", k05 = "v5", k06 = "v6", k07 = "v7", k08 = "v8", k09 = "v9", k10 = "v10", k11 = "v11" }
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "payments-core.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "555555555555"
+name = "networking"
+ou = "ou-ab12-platform"
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "networking.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "666666666666"
+name = "shared-services"
+ou = "ou-ab12-platform"
+tags = { team = "platform" }
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "shared-services.example.com"
+expires_in_days = 100
+
+[[accounts]]
+id = "777777777777"
+name = "retired"
+ou = "ou-ab12-platform"
+state = "SUSPENDED"
+[[accounts.certificates]]
+region = "us-east-1"
+domain = "retired.example.com"
+expires_in_days = 100
+"#;

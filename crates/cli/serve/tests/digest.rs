@@ -112,7 +112,7 @@ async fn a_restart_posts_neither_twice_nor_never() {
     drop(app);
     let store = Store::open(&path).unwrap();
     assert!(matches!(
-        store.digest_mark(date("2026-11-03")).unwrap(),
+        store.digest_mark(date("2026-11-03"), "CDIGEST01").unwrap(),
         Some(DigestMark::Posted { ts, .. }) if ts == posts[1].ts
     ));
 }
@@ -136,7 +136,7 @@ async fn an_intent_without_a_record_is_confirmed_with_slack_before_posting() {
     assert_eq!(rig.slack.posts().len(), 1, "posted twice");
     assert_eq!(rig.slack.finds.load(Ordering::SeqCst), 1);
     let mark = app
-        .with_store(|s| s.digest_mark(date("2026-11-02")))
+        .with_store(|s| s.digest_mark(date("2026-11-02"), "CDIGEST01"))
         .await
         .unwrap();
     assert!(

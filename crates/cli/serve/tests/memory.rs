@@ -5,33 +5,8 @@ use super::*;
 use certwatch_core::{Code, Finding, Urgency};
 use serde_json::json;
 
-/// The demo's `domain`.
-fn record_of<'r>(report: &'r Report, domain: &str) -> &'r certwatch_core::CertificateRecord {
-    report
-        .certificates
-        .iter()
-        .find(|c| c.facts.domain_name.as_deref() == Some(domain))
-        .unwrap_or_else(|| panic!("the demo has {domain}"))
-}
-
 fn id_of(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap()
-}
-
-/// Everything the alert messages say, as one string.
-fn alert_text(slack: &FakeSlack) -> Vec<String> {
-    slack
-        .alerts
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|set| {
-            std::iter::once(&set.parent)
-                .chain(&set.replies)
-                .map(|m| serde_json::to_string(&m.blocks).unwrap())
-                .collect::<String>()
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,39 +120,6 @@ async fn snooze_ack_and_unsnooze_are_recorded_and_audited() {
     // A restart reads the same decisions back.
     let stored = app.with_store(|s| s.inventory()).await.unwrap();
     assert!(stored.decisions.is_empty());
-}
-
-/// A signed interaction request with `payload`.
-fn interaction_request(app: &Arc<App>, payload: &serde_json::Value, sign: bool) -> Request<Body> {
-    let body: String = form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload.to_string())
-        .finish();
-    let timestamp = app.clock.now().timestamp().to_string();
-    let signature = if sign {
-        certwatch_slack::verify::sign(SECRET, &timestamp, body.as_bytes())
-    } else {
-        certwatch_slack::verify::sign(b"not the secret", &timestamp, body.as_bytes())
-    };
-    Request::post("/slack/interactions")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", timestamp)
-        .header("x-slack-signature", signature)
-        .body(Body::from(body))
-        .unwrap()
-}
-
-fn click(user: &str, arn: &str) -> serde_json::Value {
-    json!({
-        "type": "block_actions",
-        "user": {"id": user},
-        "team": {"id": "T0001"},
-        "channel": {"id": "C0001"},
-        "container": {"type": "message", "channel_id": "C0001", "message_ts": "1764400000.000001"},
-        "trigger_id": "trigger-1",
-        "response_url": "https://hooks.example/actions/1",
-        "actions": [{"type": "button", "action_id": "certwatch_snooze_7d", "value": arn,
-                     "block_id": "b", "action_ts": "1"}]
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -320,6 +320,7 @@ async fn metrics_are_served_over_socket_mode_too_and_before_any_scan() {
         clock: rig.clock.clone(),
         scanner: rig.scanner.clone(),
         slack: None,
+        resender: None,
         store: Store::open_in_memory().unwrap(),
         signing_secret: None,
         slack_status: SlackStatus {

@@ -3,12 +3,14 @@
 //! a Slack that records what it is sent. The end-to-end tests (tests/e2e/serve.rs) prove the
 //! same wiring with the real binary, a real port and real signals.
 
-use super::ports::{Clock, Scanner, SlackApi};
+use super::ports::{Clock, Resender, Scanner, SlackApi};
 
 mod digest;
 mod memory;
 mod metrics;
+mod resend;
 mod router;
+mod routing;
 use super::{http, scan_loop, App, Parts, SlackStatus};
 use crate::config::{FileConfig, ServeConfig};
 use anyhow::Result;
@@ -106,6 +108,10 @@ struct FakeSlack {
     finds: AtomicUsize,
     /// Message sets posted with `post_messages` (the alerts).
     alerts: Mutex<Vec<Digest>>,
+    /// The channel of each of `alerts`.
+    alert_channels: Mutex<Vec<String>>,
+    /// Each digest posted, with its channel.
+    digests: Mutex<Vec<(String, Digest)>>,
     /// `views.open` calls: (trigger_id, view).
     views: Mutex<Vec<(String, serde_json::Value)>>,
     /// Ephemeral replies through response URLs: (url, reply JSON).
@@ -136,13 +142,17 @@ impl SlackApi for FakeSlack {
     fn post_digest<'a>(
         &'a self,
         channel: &'a str,
-        _digest: &'a Digest,
+        digest: &'a Digest,
         date: NaiveDate,
     ) -> BoxFuture<'a, Result<String>> {
         Box::pin(async move {
             if self.post_down.load(Ordering::SeqCst) {
                 anyhow::bail!("connection reset");
             }
+            self.digests
+                .lock()
+                .unwrap()
+                .push((channel.to_owned(), digest.clone()));
             let at = self.clock.lock().unwrap().as_ref().map(|c| c.now());
             let mut posts = self.posts.lock().unwrap();
             let ts = format!("1764300000.{:06}", posts.len() + 1);
@@ -185,9 +195,10 @@ impl SlackApi for FakeSlack {
 
     fn post_messages<'a>(
         &'a self,
-        _channel: &'a str,
+        channel: &'a str,
         messages: &'a Digest,
     ) -> BoxFuture<'a, Result<String>> {
+        self.alert_channels.lock().unwrap().push(channel.to_owned());
         let mut alerts = self.alerts.lock().unwrap();
         alerts.push(messages.clone());
         let ts = format!("1764400000.{:06}", alerts.len());
@@ -241,6 +252,52 @@ impl SlackApi for FakeSlack {
     }
 }
 
+/// ACM's side of `/certs resend`: counts the calls and answers `outcome`.
+struct FakeResender {
+    calls: Mutex<Vec<(String, String, String)>>,
+    outcome: Mutex<certwatch_slack::resend::Outcome>,
+}
+
+impl FakeResender {
+    fn calls(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+impl Default for FakeResender {
+    fn default() -> Self {
+        FakeResender {
+            calls: Mutex::default(),
+            outcome: Mutex::new(certwatch_slack::resend::Outcome::Sent {
+                sent: vec![certwatch_slack::resend::Sent {
+                    domain: "campaign.example.org".to_owned(),
+                    emails: vec![
+                        "admin@example.org".to_owned(),
+                        "hostmaster@example.org".to_owned(),
+                    ],
+                }],
+                not_sent: None,
+            }),
+        }
+    }
+}
+
+impl Resender for FakeResender {
+    fn resend<'a>(
+        &'a self,
+        account_id: &'a str,
+        region: &'a str,
+        arn: &'a str,
+    ) -> BoxFuture<'a, certwatch_slack::resend::Outcome> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((account_id.to_owned(), region.to_owned(), arn.to_owned()));
+        let outcome = self.outcome.lock().unwrap().clone();
+        Box::pin(async move { outcome })
+    }
+}
+
 fn config(digest: &str) -> ServeConfig {
     let text = format!(
         r#"
@@ -272,6 +329,7 @@ fn empty_report(at: DateTime<Utc>) -> Report {
         generated_at: at,
         certificates: vec![],
         failures: vec![],
+        accounts: Vec::new(),
         stats: Stats::default(),
     }
 }
@@ -281,6 +339,7 @@ struct Rig {
     clock: Arc<FakeClock>,
     slack: Arc<FakeSlack>,
     scanner: Arc<FakeScanner>,
+    resender: Arc<FakeResender>,
 }
 
 impl Rig {
@@ -296,6 +355,7 @@ impl Rig {
                 fail: false,
                 scans: AtomicUsize::new(0),
             }),
+            resender: Arc::new(FakeResender::default()),
         }
     }
 
@@ -305,6 +365,7 @@ impl Rig {
             clock: self.clock.clone(),
             scanner: self.scanner.clone(),
             slack: Some(self.slack.clone() as Arc<dyn SlackApi>),
+            resender: Some(self.resender.clone() as Arc<dyn Resender>),
             store,
             signing_secret: Some(SECRET.to_vec()),
             slack_status: SlackStatus {
@@ -404,6 +465,74 @@ async fn certs(app: &Arc<App>, user: &str, text: &str) -> String {
 async fn demo_report() -> Report {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     crate::demo().await.expect("the demo scan")
+}
+
+/// The demo's `domain`.
+fn record_of<'r>(report: &'r Report, domain: &str) -> &'r certwatch_core::CertificateRecord {
+    report
+        .certificates
+        .iter()
+        .find(|c| c.facts.domain_name.as_deref() == Some(domain))
+        .unwrap_or_else(|| panic!("the demo has {domain}"))
+}
+
+/// Everything the alert messages say, as one string.
+fn alert_text(slack: &FakeSlack) -> Vec<String> {
+    slack
+        .alerts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|set| {
+            std::iter::once(&set.parent)
+                .chain(&set.replies)
+                .map(|m| serde_json::to_string(&m.blocks).unwrap())
+                .collect::<String>()
+        })
+        .collect()
+}
+
+/// A signed interaction request with `payload`.
+fn interaction_request(app: &Arc<App>, payload: &serde_json::Value, sign: bool) -> Request<Body> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish();
+    let timestamp = app.clock.now().timestamp().to_string();
+    let signature = if sign {
+        certwatch_slack::verify::sign(SECRET, &timestamp, body.as_bytes())
+    } else {
+        certwatch_slack::verify::sign(b"not the secret", &timestamp, body.as_bytes())
+    };
+    Request::post("/slack/interactions")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", timestamp)
+        .header("x-slack-signature", signature)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+/// A click on *Snooze 7 days*.
+fn click(user: &str, arn: &str) -> serde_json::Value {
+    button_click(user, arn, "certwatch_snooze_7d")
+}
+
+/// A click on one of our buttons (`action_id`) under a message in channel C0001.
+fn button_click(user: &str, arn: &str, action_id: &str) -> serde_json::Value {
+    button_click_in(user, arn, action_id, "C0001")
+}
+
+fn button_click_in(user: &str, arn: &str, action_id: &str, channel: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "block_actions",
+        "user": {"id": user},
+        "team": {"id": "T0001"},
+        "channel": {"id": channel},
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1764400000.000001"},
+        "trigger_id": "trigger-1",
+        "response_url": "https://hooks.example/actions/1",
+        "actions": [{"type": "button", "action_id": action_id, "value": arn,
+                     "block_id": "b", "action_ts": "1"}]
+    })
 }
 
 /// Whether a scan was asked for (and takes the request).

@@ -183,6 +183,7 @@ async fn forged_and_oversized_requests_change_nothing() {
         clock: rig.clock.clone(),
         scanner: rig.scanner.clone(),
         slack: None,
+        resender: None,
         store: Store::open_in_memory().unwrap(),
         signing_secret: None,
         slack_status: SlackStatus::default(),
@@ -211,6 +212,7 @@ async fn failures_reach_slack_as_an_apology_with_an_id_only() {
         }),
         clock: rig.clock.clone(),
         slack: rig.slack.clone(),
+        resender: rig.resender.clone(),
     };
     let app2 = failing.app(config(""), Store::open_in_memory().unwrap());
     assert!(app2.request_scan(Some("https://hooks.example/2".to_owned())));

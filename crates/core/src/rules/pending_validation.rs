@@ -4,37 +4,12 @@
 //! finding per validation method, listing exactly what to restore for each pending domain.
 
 use super::{cname_list, Ctx};
-use crate::facts::{DomainValidation, RenewalStatus, ValidationMethod, ValidationStatus};
+use crate::facts::{DomainValidation, ValidationMethod};
 use crate::finding::{Code, Finding, Urgency};
 
 /// The renewal's domains still waiting for validation with `method`.
 fn pending<'a>(ctx: &Ctx<'a>, method: &ValidationMethod) -> Vec<&'a DomainValidation> {
-    let cert = ctx.cert;
-    let Some(renewal) = &cert.renewal_summary else {
-        return Vec::new();
-    };
-    if renewal.renewal_status != RenewalStatus::PendingValidation {
-        return Vec::new();
-    }
-    // Some responses carry the renewal's options without statuses, or none at all: then every
-    // domain of the certificate is taken as pending.
-    let (options, any_status) = if renewal.domain_validation_options.is_empty() {
-        (&cert.domain_validation_options, false)
-    } else {
-        let options = &renewal.domain_validation_options;
-        (
-            options,
-            options.iter().any(|dv| dv.validation_status.is_some()),
-        )
-    };
-    let default_method = cert.validation_method();
-    options
-        .iter()
-        .filter(|dv| {
-            !any_status || dv.validation_status == Some(ValidationStatus::PendingValidation)
-        })
-        .filter(|dv| dv.validation_method.as_ref().or(default_method) == Some(method))
-        .collect()
+    ctx.cert.renewal_pending_validation(method)
 }
 
 fn domain_list(dvos: &[&DomainValidation]) -> String {

@@ -1,5 +1,5 @@
 //! AWS Certificate Manager (awsJson1_1): `ListCertificates`, `SearchCertificates`,
-//! `DescribeCertificate`, `ListTagsForCertificate`.
+//! `DescribeCertificate`, `ListTagsForCertificate`, and the one write, `ResendValidationEmail`.
 //!
 //! Calls land in the caller's account and the signed region; nothing crosses
 //! account-regions. `ListCertificates` applies AWS's default filters (only
@@ -21,6 +21,16 @@
 //! comes before the account-region's `acm_error` fault and before input validation.
 //! The operations served are listed in `world::ACM_OPERATIONS` (the resolver checks
 //! `denied_actions` against it); a test here keeps `call` and that list in step.
+//!
+//! `ResendValidationEmail` changes nothing in the world (ACM only mails the approvers again):
+//! it is checked as ACM checks it and, when accepted, recorded in [`Resends`], which tests read
+//! (`SimServer::resends`). ACM accepts it for a domain of the certificate whose validation is
+//! EMAIL and still PENDING_VALIDATION, in a request that is PENDING_VALIDATION or in a renewal
+//! that is; `ValidationDomain` must be the domain or one of its superdomains.
+//! A domain the certificate does not have, or a `ValidationDomain` that is not the domain or a
+//! superdomain, is `InvalidDomainValidationOptionsException`; a domain that is not waiting for
+//! email validation is `InvalidStateException`. ACM's 72-hour window after the request or the
+//! previous resend is not simulated.
 
 use super::{json_input, validation_message, Ctx};
 use crate::paging;
@@ -28,6 +38,7 @@ use crate::protocol::{epoch, ApiError, AuthFailure, Protocol, Reply};
 use crate::world::{Certificate, DomainValidation};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::sync::{Mutex, PoisonError};
 
 const DEFAULT_KEY_TYPES: &[&str] = &["RSA_1024", "RSA_2048"];
 const DEFAULT_KEY_PAIR_ORIGINS: &[&str] = &["AWS_MANAGED", "CUSTOMER_PROVIDED"];
@@ -85,6 +96,9 @@ pub fn call(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Result<Reply, ApiErr
         "SearchCertificates" => search_certificates(ctx, json_input(Protocol::AwsJson, body)?),
         "DescribeCertificate" => describe_certificate(ctx, json_input(Protocol::AwsJson, body)?),
         "ListTagsForCertificate" => list_tags(ctx, json_input(Protocol::AwsJson, body)?),
+        "ResendValidationEmail" => {
+            resend_validation_email(ctx, json_input(Protocol::AwsJson, body)?)
+        }
         other => Err(ApiError::unknown_operation(
             Protocol::AwsJson,
             &format!("CertificateManager.{other}"),
@@ -653,6 +667,90 @@ fn list_tags(ctx: &Ctx<'_>, input: ArnInput) -> Result<Reply, ApiError> {
     Ok(Reply::Json(json!({ "Tags": tags })))
 }
 
+/// The resends ACM accepted, as (certificate ARN, domain), in order.
+#[derive(Debug, Default)]
+pub struct Resends(Mutex<Vec<(String, String)>>);
+
+impl Resends {
+    fn record(&self, arn: &str, domain: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((arn.to_owned(), domain.to_owned()));
+    }
+
+    pub fn accepted(&self) -> Vec<(String, String)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ResendInput {
+    certificate_arn: Option<String>,
+    domain: Option<String>,
+    validation_domain: Option<String>,
+}
+
+fn resend_validation_email(ctx: &Ctx<'_>, input: ResendInput) -> Result<Reply, ApiError> {
+    let required = |value: &Option<String>, member: &str| match value.as_deref() {
+        Some(value) => Ok(value.to_owned()),
+        None => Err(ApiError::client(
+            "ValidationException",
+            validation_message("null", member, "Member must not be null"),
+        )),
+    };
+    let domain = required(&input.domain, "domain")?;
+    let validation_domain = required(&input.validation_domain, "validationDomain")?;
+    let certificate = find(
+        ctx,
+        &ArnInput {
+            certificate_arn: input.certificate_arn,
+        },
+    )?;
+    let invalid_options = || {
+        ApiError::client(
+            "InvalidDomainValidationOptionsException",
+            "One or more values in the DomainValidationOption structure is incorrect.",
+        )
+    };
+    if !certificate.validation.iter().any(|dv| dv.domain == domain) {
+        return Err(invalid_options());
+    }
+    let base = domain.trim_start_matches("*.");
+    let superdomain = base
+        .strip_suffix(validation_domain.as_str())
+        .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'));
+    if !superdomain {
+        return Err(invalid_options());
+    }
+    let waiting = |status: &str, options: &[DomainValidation]| {
+        status == "PENDING_VALIDATION"
+            && options.iter().any(|dv| {
+                dv.domain == domain && dv.method == "EMAIL" && dv.status == "PENDING_VALIDATION"
+            })
+    };
+    let pending = waiting(&certificate.status, &certificate.validation)
+        || certificate
+            .renewal
+            .as_ref()
+            .is_some_and(|r| waiting(&r.status, &r.validation));
+    if !pending {
+        return Err(ApiError::client(
+            "InvalidStateException",
+            format!(
+                "Certificate {} is not pending email validation for {domain}.",
+                certificate.arn
+            ),
+        ));
+    }
+    ctx.resends.record(&certificate.arn, &domain);
+    Ok(Reply::Json(json!({})))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,6 +766,7 @@ mod tests {
         let world = World::resolve(&Scenario::demo(), now).expect("resolves");
         let caller = Caller::ambient(&world.management);
         let sessions = Sessions::default();
+        let resends = Resends::default();
         let ctx = Ctx {
             world: &world,
             caller: &caller,
@@ -675,6 +774,7 @@ mod tests {
             sessions: &sessions,
             wall_now: now,
             request_id: "test",
+            resends: &resends,
         };
         let code = |operation: &str| match call(&ctx, operation, b"") {
             Ok(_) => "ok".to_owned(),

@@ -23,6 +23,8 @@ pub struct Ctx<'a> {
     /// certificate dates use `world.now`.
     pub wall_now: DateTime<Utc>,
     pub request_id: &'a str,
+    /// The validation emails ACM accepted to send again (the one write the simulator serves).
+    pub resends: &'a acm::Resends,
 }
 
 /// Parses a JSON request body; an empty body is an empty input.

@@ -165,6 +165,7 @@ fn nothing_to_say_is_none() {
     // Below the threshold.
     let high = AlertOptions {
         min_urgency: Urgency::Expired,
+        ..AlertOptions::default()
     };
     let changes = diff(&previous().inventory, &current.inventory);
     let only_expired = alerts(&changes, &current.inventory, current.now, &high).expect("alerts");

@@ -6,7 +6,7 @@ use super::{gate_at, Access, Answer, Refusal};
 use crate::command::Until;
 use crate::decide::{self, Ask, Found, Wanted};
 use crate::interaction::{Button, Submit};
-use crate::interactive::{self, ModalAction, BUTTON_SNOOZE_DAYS};
+use crate::interactive::{self, ButtonAction, ModalAction, BUTTON_SNOOZE_DAYS};
 use crate::render::Reply;
 use certwatch_core::Inventory;
 use chrono::{DateTime, Utc};
@@ -23,6 +23,9 @@ pub enum Click {
     /// Reply to the clicker only (through the `response_url`): the certificate is no longer in
     /// the inventory.
     Reply(Reply),
+    /// *Resend validation email*, checked: the runtime carries it out as for
+    /// [`Answer::Resend`] and replies to the clicker only.
+    Resend(Box<crate::resend::Resend>),
 }
 
 /// The answer to a click on one of our buttons. Anyone in an answered channel may see the
@@ -39,13 +42,28 @@ pub fn click(access: &Access, button: &Button, inventory: &Inventory) -> Result<
             ))))
         }
     };
-    let action = match button.action.modal_action() {
-        None => {
+    let action = match (button.action, button.action.modal_action()) {
+        (ButtonAction::Resend, _) => {
+            return Ok(
+                match crate::resend::ask(
+                    access,
+                    inventory,
+                    &record.facts.arn,
+                    &button.user_id,
+                    &button.channel_id,
+                    false,
+                )? {
+                    Ok(resend) => Click::Resend(Box::new(resend)),
+                    Err(reply) => Click::Reply(reply),
+                },
+            )
+        }
+        (_, None) => {
             return Ok(Click::Show {
                 arn: record.facts.arn.clone(),
             })
         }
-        Some(action) => action,
+        (_, Some(action)) => action,
     };
     if !access.may_decide(&button.user_id) {
         return Err(Refusal::NotResponder);

@@ -65,6 +65,10 @@ pub fn decided(decide: &Decide) -> Reply {
                 "Ended the decision on {domain}{what}: it is back in the digest and the alerts."
             )
         }
+        // Not a decision: resends have their own reply (`crate::resend::reply`).
+        AuditAction::ResendValidationEmail { .. } => {
+            format!("Asked ACM to resend the validation email for {domain}.")
+        }
     };
     if let Some(Visibility::Resurfaced(why)) = decide.visibility {
         text.push_str(&format!(

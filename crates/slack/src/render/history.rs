@@ -103,6 +103,14 @@ fn audit_line(entry: &AuditEntry) -> String {
         AuditAction::Snooze { until } => format!("snoozed it until {}", moment(*until)),
         AuditAction::Acknowledge => "acknowledged it".to_owned(),
         AuditAction::Unsnooze => "ended the decision".to_owned(),
+        AuditAction::ResendValidationEmail { domains } => format!(
+            "had ACM resend the validation email for {}",
+            domains
+                .iter()
+                .map(|d| code(d))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let mut line = format!(
         "{} · {} {what} in {}",

@@ -495,6 +495,72 @@ fn decide_sets_and_clears_the_decision_in_force_and_appends_to_the_audit_trail()
     assert_eq!(store.audit(100).expect("audit").len(), 4);
 }
 
+/// A resend of `arn`'s validation email for `domains`, at `at`, by U1 in C1.
+fn resend(arn: &str, domains: &[&str], at: DateTime<Utc>) -> AuditEntry {
+    AuditEntry {
+        at,
+        by: "U1".to_owned(),
+        channel: "C1".to_owned(),
+        action: AuditAction::ResendValidationEmail {
+            domains: domains.iter().map(|d| (*d).to_owned()).collect(),
+        },
+        arn: arn.to_owned(),
+        reason: String::new(),
+    }
+}
+
+#[test]
+fn resends_are_appended_and_the_latest_is_read_back() {
+    let mut store = store();
+    let (a, b) = (arn(A, EU, "a"), arn(A, EU, "b"));
+    assert_eq!(store.last_resend_at(&a).expect("read"), None, "never");
+
+    // A decision on the certificate is no resend, and a resend leaves the decision alone.
+    let (ack_entry, ack) = decision(&a, DecisionKind::Acknowledge, day(0));
+    store.decide(&ack_entry, Some(&ack)).expect("ack");
+    assert_eq!(store.last_resend_at(&a).expect("read"), None, "an ack");
+
+    let first = resend(&a, &["example.org"], day(1));
+    store.record_resend(&first).expect("first");
+    let later = resend(&a, &["example.org", "www.example.org"], day(2));
+    store.record_resend(&later).expect("later");
+    // Appended out of order (a clock set back): the latest time still wins.
+    store
+        .record_resend(&resend(
+            &a,
+            &["example.org"],
+            day(1) + chrono::Duration::hours(1),
+        ))
+        .expect("out of order");
+    store
+        .record_resend(&resend(&b, &["b.example.org"], day(5)))
+        .expect("another certificate");
+    assert_eq!(store.last_resend_at(&a).expect("read"), Some(day(2)));
+    assert_eq!(store.last_resend_at(&b).expect("read"), Some(day(5)));
+    assert_eq!(
+        store.inventory().expect("inventory").decisions.get(&a),
+        Some(&ack),
+        "the decision in force is untouched"
+    );
+    assert_eq!(store.audit(10).expect("audit").len(), 5);
+    assert!(
+        store.audit(10).expect("audit").contains(&later),
+        "read back whole"
+    );
+    assert_eq!(
+        store.history(&a).expect("history").audit.len(),
+        4,
+        "a certificate's history shows its resends"
+    );
+
+    // Only a resend goes through record_resend.
+    let refused = store
+        .record_resend(&ack_entry)
+        .expect_err("an ack is not a resend");
+    assert!(matches!(refused, StoreError::Value { .. }), "{refused}");
+    assert_eq!(store.audit(10).expect("audit").len(), 5, "nothing written");
+}
+
 #[test]
 fn decisions_survive_a_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -560,13 +626,13 @@ fn the_audit_trail_is_append_only() {
 #[test]
 fn last_digest_posted_at_is_the_latest_post() {
     let mut store = store();
-    assert_eq!(store.last_digest_posted_at().expect("read"), None);
+    assert_eq!(store.last_digest_posted_at("C1").expect("read"), None);
     let date = |d: u32| NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
     store
         .record_digest_intent(date(3), "C1", day(2))
         .expect("intent");
     assert_eq!(
-        store.last_digest_posted_at().expect("read"),
+        store.last_digest_posted_at("C1").expect("read"),
         None,
         "an intent is not a post"
     );
@@ -581,7 +647,10 @@ fn last_digest_posted_at_is_the_latest_post() {
     store
         .mark_digest_posted(date(4), "C1", "", day(1))
         .expect("a date that needed no post, marked before another");
-    assert_eq!(store.last_digest_posted_at().expect("read"), Some(later));
+    assert_eq!(
+        store.last_digest_posted_at("C1").expect("read"),
+        Some(later)
+    );
 }
 
 /// Schema versions 1 and 2 exactly as the released certwatch wrote them (frozen here: the
@@ -684,7 +753,7 @@ fn a_version_2_store_is_migrated_to_3_and_keeps_its_data() {
         .conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .expect("user_version");
-    assert_eq!(version, 3);
+    assert_eq!(version, crate::schema::VERSION);
     let inventory = store.inventory().expect("inventory");
     assert_eq!(arns(&inventory), sorted(vec![a.clone(), stale.clone()]));
     assert_eq!(record(&inventory, &a), &fresh_record);
@@ -692,12 +761,15 @@ fn a_version_2_store_is_migrated_to_3_and_keeps_its_data() {
     assert_eq!(inventory.last_scan, Some(day(1)));
     assert!(inventory.decisions.is_empty());
     let date = |d| NaiveDate::from_ymd_opt(2026, 11, d).expect("date");
-    assert!(store.digest_posted(date(2)).expect("posted"));
+    assert!(store.digest_posted(date(2), "C1").expect("posted"));
     assert!(matches!(
-        store.digest_mark(date(3)).expect("mark"),
+        store.digest_mark(date(3), "C1").expect("mark"),
         Some(DigestMark::Intended { .. })
     ));
-    assert_eq!(store.last_digest_posted_at().expect("read"), Some(day(1)));
+    assert_eq!(
+        store.last_digest_posted_at("C1").expect("read"),
+        Some(day(1))
+    );
 
     // The history starts from what was stored: no news for the next digest.
     assert_eq!(
