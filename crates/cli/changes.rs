@@ -9,10 +9,20 @@ use certwatch_core::{ChangeKind, Changes, Report, Urgency};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-/// The store at `path`, opened (and so held) now.
-pub async fn open(path: PathBuf) -> Result<(certwatch_store::Store, PathBuf)> {
+/// The store at `path`, opened (and so held) now, with the accounts it knows (whose OU paths
+/// and tags the scan may reuse).
+pub async fn open(
+    path: PathBuf,
+) -> Result<(
+    (certwatch_store::Store, PathBuf),
+    Vec<certwatch_core::Account>,
+)> {
     tokio::task::spawn_blocking(move || -> Result<_> {
-        Ok((certwatch_store::Store::open(&path)?, path))
+        let store = certwatch_store::Store::open(&path)?;
+        let accounts = store
+            .accounts()
+            .with_context(|| format!("reading the accounts in {}", path.display()))?;
+        Ok(((store, path), accounts))
     })
     .await?
 }

@@ -321,6 +321,7 @@ pub struct Scan {
     pub max_concurrency: usize,
     pub call_timeout_seconds: u64,
     pub search_certificates: bool,
+    pub account_metadata_hours: u64,
     pub rates: Rates,
 }
 
@@ -336,6 +337,7 @@ impl Default for Scan {
             max_concurrency: scan.max_concurrency,
             call_timeout_seconds: scan.call_timeout.as_secs(),
             search_certificates: scan.search_certificates,
+            account_metadata_hours: scan.relearn_accounts_after.as_secs() / 3600,
             rates: scan.rates,
         }
     }
@@ -658,6 +660,12 @@ impl FileConfig {
         // shared with everything else the management account runs.
         let slack = &self.slack;
         let routes = routes::check(&slack.routes, &slack.route_by_tag, &slack.digest.channel)?;
+        if !(1..=720).contains(&self.scan.account_metadata_hours) {
+            return Err(invalid(
+                "scan.account_metadata_hours",
+                "must be between 1 and 720 (30 days)",
+            ));
+        }
 
         Ok(ScanConfig {
             member_role_name: org.member_role_name.clone(),
@@ -680,6 +688,7 @@ impl FileConfig {
                 ou_path: routes.needs_ou_paths(),
                 tags: routes.needs_tags(),
             },
+            relearn_accounts_after: Duration::from_secs(self.scan.account_metadata_hours * 3600),
         })
     }
 }
@@ -762,6 +771,7 @@ mod tests {
                 scan.call_timeout,
                 scan.search_certificates,
                 scan.recheck_after,
+                scan.relearn_accounts_after,
                 &scan.policy,
                 scan.rates,
             ),
@@ -774,6 +784,7 @@ mod tests {
                 library.call_timeout,
                 library.search_certificates,
                 library.recheck_after,
+                library.relearn_accounts_after,
                 &library.policy,
                 library.rates,
             )

@@ -289,12 +289,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             // Opened and held before the scan: a store in use fails fast, before a long scan.
-            let held = match store {
-                Some(path) => Some(changes::open(path).await?),
-                None => None,
+            // The accounts' OU paths and tags it knows stand for `scan.account_metadata_hours`.
+            let (held, previous) = match store {
+                Some(path) => {
+                    let (held, accounts) = changes::open(path).await?;
+                    let previous = certwatch_scanner::Previous::default().with_accounts(&accounts);
+                    (Some(held), previous)
+                }
+                None => (None, certwatch_scanner::Previous::default()),
             };
             let base = aws_from_environment().await;
-            let report = scan_with_progress(&base, &scan_config).await?;
+            let report = scan_after_with_progress(&base, &scan_config, previous).await?;
             let Some(held) = held else {
                 return emit(&report, &output);
             };
@@ -554,8 +559,19 @@ impl Progress for Bar {
 }
 
 async fn scan_with_progress(base: &SdkConfig, config: &ScanConfig) -> Result<Report> {
+    scan_after_with_progress(base, config, certwatch_scanner::Previous::default()).await
+}
+
+/// [`scan_with_progress`], reusing what an earlier scan learned.
+async fn scan_after_with_progress(
+    base: &SdkConfig,
+    config: &ScanConfig,
+    previous: certwatch_scanner::Previous,
+) -> Result<Report> {
     let bar = Bar::new();
-    let report = certwatch_scanner::scan(base, config, chrono::Utc::now(), &bar).await;
+    let now = chrono::Utc::now();
+    let previous = std::sync::Arc::new(previous);
+    let report = certwatch_scanner::scan_after(base, config, now, &bar, previous).await;
     bar.0.finish_and_clear();
     Ok(report?)
 }

@@ -45,7 +45,7 @@ async fn scan(server: &SimServer, config: &ScanConfig, previous: PreviousChecks)
             config,
             Utc::now(),
             &certwatch_scanner::NoProgress,
-            Arc::new(previous),
+            Arc::new(previous.into()),
         ),
     )
     .await

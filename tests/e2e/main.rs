@@ -13,6 +13,8 @@ mod metrics;
 mod org_metadata;
 mod permissions;
 mod report_html;
+mod resend_sim;
+mod routing_moto;
 mod scan_moto;
 mod search;
 mod serve;

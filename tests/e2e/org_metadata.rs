@@ -52,6 +52,17 @@ fn tags(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
     )
 }
 
+/// `accounts` as learned by a scan at `at` (what it was asked for, complete).
+fn learned_at(accounts: Vec<Account>, at: DateTime<Utc>) -> Vec<Account> {
+    accounts
+        .into_iter()
+        .map(|a| Account {
+            learned_at: Some(at),
+            ..a
+        })
+        .collect()
+}
+
 /// The accounts of [`organization_with_units`] as a scan that learned everything sees them.
 fn expected_accounts() -> Vec<Account> {
     let root = ("r-ab12", "Root");
@@ -123,7 +134,7 @@ async fn accounts_carry_their_ou_path_and_tags_and_each_ou_is_looked_up_once() {
     server.shutdown().await;
 
     assert!(report.failures.is_empty(), "{:?}", report.failures);
-    assert_eq!(report.accounts, expected_accounts());
+    assert_eq!(report.accounts, learned_at(expected_accounts(), now));
     assert_eq!(report.stats.accounts, report.accounts.len() as u64);
     assert_eq!(
         report.accounts[1].ou_path_string().as_deref(),
@@ -177,7 +188,7 @@ async fn only_what_is_asked_for_is_looked_up() {
             ("organizations:ListTagsForResource", 7),
         ])
     );
-    let expected: Vec<Account> = expected_accounts()
+    let expected: Vec<Account> = learned_at(expected_accounts(), now)
         .into_iter()
         .map(|a| Account { ou_path: None, ..a })
         .collect();
@@ -234,11 +245,13 @@ async fn a_failed_lookup_is_a_failure_row_and_the_account_is_still_scanned() {
     }
     assert_eq!(report.failures[0].account_name, "cards-prod");
 
-    // What failed stays unknown; everything else is learned, and every account is scanned.
-    let mut expected = expected_accounts();
+    // What failed stays unknown (and undated: the next scan asks again); everything else is
+    // learned, and every account is scanned.
+    let mut expected = learned_at(expected_accounts(), now);
     for account in &mut expected {
         if [CARDS_PROD, "555555555555", "666666666666"].contains(&account.id.as_str()) {
             account.ou_path = None;
+            account.learned_at = None;
         }
     }
     assert_eq!(report.accounts, expected);
@@ -249,4 +262,67 @@ async fn a_failed_lookup_is_a_failure_row_and_the_account_is_still_scanned() {
     let calls = organizations_calls(&report);
     assert_eq!(calls["organizations:DescribeOrganizationalUnit"], 2 + 3);
     assert_eq!(calls["organizations:ListParents"], (9 - 1) + 3);
+}
+
+/// A rescan given the accounts of an earlier one asks Organizations nothing about those learned
+/// within `relearn_accounts_after`, asks again once they are older, and always asks about an
+/// account it has not learned (here: one whose earlier lookup failed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rescan_reuses_what_it_learned_until_it_is_a_day_old() {
+    let now = now();
+    let server = start(organization_with_units(), now, Behaviour::default()).await;
+    let config = with_metadata();
+    let first = scan(&server, &config, now).await;
+    assert_eq!(first.accounts, learned_at(expected_accounts(), now));
+
+    let rescan = |at: DateTime<Utc>, accounts: Vec<Account>| {
+        let (server, config) = (&server, &config);
+        async move {
+            let base = crate::support::sim::sdk_config(server).await;
+            let previous = certwatch_scanner::Previous::default().with_accounts(&accounts);
+            certwatch_scanner::scan_after(
+                &base,
+                config,
+                at,
+                &certwatch_scanner::NoProgress,
+                std::sync::Arc::new(previous),
+            )
+            .await
+            .expect("the rescan runs")
+        }
+    };
+    // An hour later: everything reused, nothing asked.
+    let later = now + chrono::Duration::hours(1);
+    let reused = rescan(later, first.accounts.clone()).await;
+    assert_eq!(
+        organizations_calls(&reused),
+        BTreeMap::from([("organizations:ListAccounts", 1)])
+    );
+    assert_eq!(reused.accounts, first.accounts, "dated when first learned");
+
+    // One account's earlier lookup failed (unknown, undated): only it is asked about.
+    let mut partly = first.accounts.clone();
+    partly[0].ou_path = None;
+    partly[0].learned_at = None;
+    let one = rescan(later, partly).await;
+    assert_eq!(
+        organizations_calls(&one),
+        BTreeMap::from([
+            ("organizations:ListAccounts", 1),
+            ("organizations:ListParents", 1),
+            ("organizations:ListTagsForResource", 1),
+        ])
+    );
+    assert_eq!(one.accounts[0], learned_at(expected_accounts(), later)[0]);
+    assert_eq!(one.accounts[1..], first.accounts[1..]);
+
+    // A day after they were learned: asked again, and dated anew.
+    let next_day = now + chrono::Duration::hours(24);
+    let relearned = rescan(next_day, first.accounts.clone()).await;
+    assert_eq!(organizations_calls(&relearned), organizations_calls(&first));
+    assert_eq!(
+        relearned.accounts,
+        learned_at(expected_accounts(), next_day)
+    );
+    server.shutdown().await;
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use certwatch_core::{Inventory, Report};
-use certwatch_scanner::{NoProgress, PreviousChecks, ScanConfig};
+use certwatch_scanner::{NoProgress, Previous, PreviousChecks, ScanConfig};
 use certwatch_slack::Digest;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
@@ -47,10 +47,12 @@ pub struct AwsScanner {
 impl Scanner for AwsScanner {
     fn scan(&self, now: DateTime<Utc>, previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>> {
         Box::pin(async move {
-            let previous = Arc::new(PreviousChecks::new(
+            let checks = PreviousChecks::new(
                 self.config.recheck_after,
                 previous.report.certificates.iter().map(|c| &c.facts),
-            ));
+            );
+            let previous =
+                Arc::new(Previous::from(checks).with_accounts(&previous.report.accounts));
             Ok(
                 certwatch_scanner::scan_after(&self.aws, &self.config, now, &NoProgress, previous)
                     .await?,

@@ -20,6 +20,10 @@ impl App {
         let (Some(url), Some(slack)) = (response_url, self.slack.clone()) else {
             return self.resend(&resend).await;
         };
+        // Refused at once when it is too soon (checked again, under the lock, before the call).
+        if let Err(refused) = self.allowed(&resend).await {
+            return refused;
+        }
         let app = self.clone();
         let started = resend::started(&resend);
         tokio::spawn(async move {
@@ -39,16 +43,8 @@ impl App {
         };
         // One at a time: two clicks must not both pass the 12-hour check.
         let _one = self.resend_lock.lock().await;
-        let arn = resend.arn.clone();
-        let last = match self.with_store(move |s| s.last_resend_at(&arn)).await {
-            Ok(last) => last,
-            Err(e) => return self.apology("reading the resends of a certificate", &e),
-        };
-        let now = self.clock.now();
-        if let Err(next) = resend_allowed(last, now) {
-            let last = last.unwrap_or(now);
-            tracing::info!(arn = %resend.arn, user = %resend.by, "resend refused: within 12 hours");
-            return resend::reply(resend, &Outcome::TooSoon { last, next });
+        if let Err(refused) = self.allowed(resend).await {
+            return refused;
         }
         let outcome = resender
             .resend(&resend.account_id, &resend.region, &resend.arn)
@@ -77,6 +73,22 @@ impl App {
             tracing::info!(arn = %resend.arn, user = %resend.by, ?outcome, "resend not made");
         }
         resend::reply(resend, &outcome)
+    }
+
+    /// `Ok` when the certificate had no resend in the last 12 hours (the audit trail says),
+    /// else the reply that refuses it.
+    async fn allowed(&self, resend: &Resend) -> Result<(), Reply> {
+        let arn = resend.arn.clone();
+        let last = match self.with_store(move |s| s.last_resend_at(&arn)).await {
+            Ok(last) => last,
+            Err(e) => return Err(self.apology("reading the resends of a certificate", &e)),
+        };
+        let now = self.clock.now();
+        resend_allowed(last, now).map_err(|next| {
+            let last = last.unwrap_or(now);
+            tracing::info!(arn = %resend.arn, user = %resend.by, "resend refused: within 12 hours");
+            resend::reply(resend, &Outcome::TooSoon { last, next })
+        })
     }
 
     fn apology(&self, what: &str, e: &anyhow::Error) -> Reply {

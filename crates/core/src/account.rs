@@ -2,6 +2,7 @@
 //! organizational units, root first) and its tags. What routes an account's certificates to
 //! the people who own it.
 
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -22,6 +23,10 @@ pub struct Account {
     /// for `ou_path`; `Some` and empty when it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<BTreeMap<String, String>>,
+    /// When the scan that learned `ou_path` and `tags` (what it was asked for) ran: a later scan
+    /// may reuse them until they are older than its limit ([`Account::learned_since`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned_at: Option<DateTime<Utc>>,
 }
 
 /// A root (`r-…`) or an organizational unit (`ou-…`) on an account's path.
@@ -39,7 +44,23 @@ impl Account {
             name: name.into(),
             ou_path: None,
             tags: None,
+            learned_at: None,
         }
+    }
+
+    /// Whether what a scan asks for (`ou_path`, `tags`) was learned within `max_age` before
+    /// `now`: a rescan may then reuse it instead of asking Organizations again.
+    pub fn learned_since(
+        &self,
+        ou_path: bool,
+        tags: bool,
+        now: DateTime<Utc>,
+        max_age: Duration,
+    ) -> bool {
+        let learned = self
+            .learned_at
+            .is_some_and(|at| at <= now && now - at < max_age);
+        learned && (!ou_path || self.ou_path.is_some()) && (!tags || self.tags.is_some())
     }
 
     /// The names on the account's path joined by `/`, root first: `Root/Payments/Cards`.
@@ -101,6 +122,34 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Account>(&json).expect("parses"),
             learned
+        );
+    }
+
+    #[test]
+    fn learned_metadata_stands_for_its_max_age_and_only_for_what_was_learned() {
+        let now: DateTime<Utc> = "2026-12-06T12:00:00Z".parse().unwrap();
+        let day = Duration::hours(24);
+        let mut account = Account::new("111111111111", "a");
+        assert!(
+            !account.learned_since(true, false, now, day),
+            "never learned"
+        );
+        account.ou_path = Some(vec![unit("r-ab12", "Root")]);
+        account.learned_at = Some(now - Duration::hours(23));
+        assert!(account.learned_since(true, false, now, day));
+        assert!(
+            !account.learned_since(true, true, now, day),
+            "tags were not learned"
+        );
+        account.learned_at = Some(now - day);
+        assert!(
+            !account.learned_since(true, false, now, day),
+            "a day old: ask again"
+        );
+        account.learned_at = Some(now + Duration::hours(1));
+        assert!(
+            !account.learned_since(true, false, now, day),
+            "from the future: ask"
         );
     }
 }

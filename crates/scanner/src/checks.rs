@@ -72,7 +72,7 @@ pub(crate) struct CheckStage {
     prober: Option<Arc<Prober>>,
     /// (dns, tls): which kinds of check run.
     kinds: (bool, bool),
-    previous: Arc<PreviousChecks>,
+    previous: Arc<crate::Previous>,
     reused: Arc<AtomicU64>,
     now: DateTime<Utc>,
     policy: Arc<Policy>,
@@ -87,7 +87,7 @@ impl CheckStage {
     pub(crate) fn start(
         config: &ScanConfig,
         now: DateTime<Utc>,
-        previous: Arc<PreviousChecks>,
+        previous: Arc<crate::Previous>,
     ) -> Result<CheckStage, ScanError> {
         let prober = match &config.checks {
             Some(probe) if probe.dns || probe.tls => {
@@ -145,7 +145,7 @@ impl CheckStage {
             let checked = records.into_iter().map(|mut record| {
                 let (prober, policy, previous, reused) = (&prober, &policy, &previous, &reused);
                 async move {
-                    if let Some(checks) = previous.reusable(&record.facts, now, kinds) {
+                    if let Some(checks) = previous.checks.reusable(&record.facts, now, kinds) {
                         reused.fetch_add(1, Ordering::Relaxed);
                         record.facts.checks = Some(checks);
                         record.findings = classify(&record.facts, now, policy);

@@ -10,6 +10,7 @@ mod aws;
 mod checks;
 mod org;
 mod plan;
+mod previous;
 mod throttle;
 
 pub use act::{NotSent, ResendError, Resender, Resent, SentTo};
@@ -18,6 +19,7 @@ pub use certwatch_probe::ProbeConfig;
 pub use checks::PreviousChecks;
 pub use org::AccountMetadata;
 pub use plan::{with_required_region, AccountFilter, OrgAccount, RegionSelection};
+pub use previous::Previous;
 pub use throttle::{Key, Rates};
 
 use aws::{Acm, Aws, Counters};
@@ -67,6 +69,10 @@ pub struct ScanConfig {
     /// path, its tags (`Report.accounts`). Default: nothing, so no call beyond ListAccounts
     /// (Organizations' quota is low and shared by every caller in the management account).
     pub account_metadata: AccountMetadata,
+    /// How long an account's OU path and tags stand: a rescan given an earlier scan's accounts
+    /// ([`Previous::with_accounts`]) asks Organizations again only for accounts learned longer
+    /// ago than this (and for accounts it has not seen).
+    pub relearn_accounts_after: Duration,
 }
 
 impl Default for ScanConfig {
@@ -88,6 +94,7 @@ impl Default for ScanConfig {
             checks: None,
             recheck_after: Duration::from_secs(24 * 3600),
             account_metadata: AccountMetadata::default(),
+            relearn_accounts_after: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -165,18 +172,19 @@ pub async fn scan_each(
     progress: &dyn Progress,
     on_target: &mut (dyn FnMut(Vec<CertificateRecord>) + Send),
 ) -> Result<Report, ScanError> {
-    let previous = Arc::new(PreviousChecks::default());
+    let previous = Arc::new(Previous::default());
     scan_each_after(base, config, now, progress, previous, on_target).await
 }
 
-/// Scans like [`scan`], reusing the network checks of an earlier scan where they still stand
-/// (see [`PreviousChecks`]): what a long-running `serve` does.
+/// Scans like [`scan`], reusing what an earlier scan learned where it still stands (see
+/// [`Previous`]: network checks, the accounts' OU paths and tags): what a long-running `serve`
+/// does.
 pub async fn scan_after(
     base: &SdkConfig,
     config: &ScanConfig,
     now: DateTime<Utc>,
     progress: &dyn Progress,
-    previous: Arc<PreviousChecks>,
+    previous: Arc<Previous>,
 ) -> Result<Report, ScanError> {
     let mut certificates = Vec::new();
     let mut report = scan_each_after(base, config, now, progress, previous, &mut |records| {
@@ -188,13 +196,13 @@ pub async fn scan_after(
     Ok(report)
 }
 
-/// [`scan_each`] with the checks of an earlier scan to reuse.
+/// [`scan_each`] with what an earlier scan learned to reuse.
 pub async fn scan_each_after(
     base: &SdkConfig,
     config: &ScanConfig,
     now: DateTime<Utc>,
     progress: &dyn Progress,
-    previous: Arc<PreviousChecks>,
+    previous: Arc<Previous>,
     on_target: &mut (dyn FnMut(Vec<CertificateRecord>) + Send),
 ) -> Result<Report, ScanError> {
     let started = Instant::now();
@@ -214,6 +222,7 @@ pub async fn scan_each_after(
         regions: Mutex::new(HashMap::new()),
         search_unsupported: Mutex::new(HashSet::new()),
         directory: org::Directory::default(),
+        previous: previous.clone(),
     });
 
     let mut checks = checks::CheckStage::start(config, now, previous)?;
@@ -455,6 +464,9 @@ struct Run {
     search_unsupported: Mutex<HashSet<u16>>,
     /// This scan's lookups of OUs, for the accounts' OU paths.
     directory: org::Directory,
+    /// What an earlier scan learned: accounts whose OU path and tags still stand are not
+    /// looked up again.
+    previous: Arc<Previous>,
 }
 
 /// Accounts whose metadata (OU path, tags) is looked up at once. Those lookups wait for the
@@ -558,7 +570,19 @@ impl Run {
                 // The organization did not list the account certwatch runs in: nothing to ask
                 // Organizations about it.
                 let unlisted = own_unlisted && account.id == own_id;
-                if self.config.account_metadata.any() && !unlisted {
+                let wanted = self.config.account_metadata;
+                let known = self.previous.account(
+                    &account.id,
+                    wanted,
+                    self.now,
+                    self.config.relearn_accounts_after,
+                );
+                if let (true, Some(known)) = (wanted.any() && !unlisted, known) {
+                    // Learned recently enough: no call; the name is today's.
+                    let mut known = known.clone();
+                    known.name.clone_from(&account.name);
+                    self.output().accounts.push(known);
+                } else if wanted.any() && !unlisted {
                     let run = self.clone();
                     let account = account.clone();
                     let metadata_slots = metadata_slots.clone();
@@ -633,6 +657,11 @@ impl Run {
         let mut learned = Account::new(account.id.clone(), account.name.clone());
         learned.ou_path = self.learned(account, ou_path);
         learned.tags = self.learned(account, tags);
+        // Dated only when everything asked for was learned: a part that failed is asked again
+        // at the next scan.
+        let complete = (!wanted.ou_path || learned.ou_path.is_some())
+            && (!wanted.tags || learned.tags.is_some());
+        learned.learned_at = complete.then_some(self.now);
         self.output().accounts.push(learned);
     }
 

@@ -208,3 +208,122 @@ pub fn reply(resend: &Resend, outcome: &Outcome) -> Reply {
     }
     reply
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    fn access(enabled: bool) -> Access {
+        Access {
+            responder_user_ids: vec!["URESP".to_owned()],
+            admin_user_ids: vec!["UADMIN".to_owned()],
+            resend_validation_email: enabled,
+            ..Access::default()
+        }
+    }
+
+    /// The demo's certificate pending email validation, and one that is not.
+    fn pending_and_not(inv: &Inventory) -> (String, String) {
+        let arn_of = |code: Code| {
+            inv.report
+                .certificates
+                .iter()
+                .find(|c| c.findings.iter().any(|f| f.code == code))
+                .map(|c| c.facts.arn.clone())
+                .expect("the demo has one")
+        };
+        (arn_of(Code::PendingValidationEmail), arn_of(Code::Imported))
+    }
+
+    #[test]
+    fn the_three_conditions_are_checked_before_anything_is_sent() {
+        let fixture = fixtures::demo();
+        let inv = &fixture.inventory;
+        let (pending, imported) = pending_and_not(inv);
+        assert_eq!(
+            ask(&access(false), inv, &pending, "UADMIN", "C1", false),
+            Err(Refusal::ResendOff)
+        );
+        assert_eq!(
+            ask(&access(true), inv, &pending, "USOMEONE", "C1", false),
+            Err(Refusal::NotResponderToResend)
+        );
+        let not_pending = ask(&access(true), inv, &imported, "URESP", "C1", false)
+            .expect("answered")
+            .expect_err("nothing to send");
+        assert!(not_pending
+            .text
+            .contains("not waiting for an approval email"));
+        let unknown = ask(&access(true), inv, "nope", "URESP", "C1", false)
+            .expect("answered")
+            .expect_err("no such certificate");
+        assert!(unknown.text.contains("no email was sent"));
+        let id = pending.rsplit('/').next().expect("an id");
+        let resend = ask(&access(true), inv, id, "UADMIN", "C9", true)
+            .expect("answered")
+            .expect("a resend");
+        assert_eq!(resend.arn, pending);
+        assert_eq!(
+            (resend.by.as_str(), resend.channel.as_str()),
+            ("UADMIN", "C9")
+        );
+        assert!(resend.public);
+    }
+
+    #[test]
+    fn replies_say_where_it_went_or_why_not_and_fit_slack() {
+        let fixture = fixtures::demo();
+        let (pending, _) = pending_and_not(&fixture.inventory);
+        let resend = ask(
+            &access(true),
+            &fixture.inventory,
+            &pending,
+            "URESP",
+            "C1",
+            false,
+        )
+        .expect("answered")
+        .expect("a resend");
+        let at = fixture.now;
+        let sent = Outcome::Sent {
+            sent: vec![Sent {
+                domain: "campaign.example.org".to_owned(),
+                emails: vec!["admin@example.org".to_owned(), "<b>@x".to_owned()],
+            }],
+            not_sent: Some("ACM did not resend: InvalidStateException".to_owned()),
+        };
+        for (outcome, wanted) in [
+            (sent.clone(), "admin@example.org, &lt;b&gt;@x"),
+            (sent, "The other domains were not resent"),
+            (
+                Outcome::TooSoon {
+                    last: at,
+                    next: at + certwatch_core::RESEND_INTERVAL,
+                },
+                "at most once every 12 hours",
+            ),
+            (Outcome::NotPermitted, "AllowResendValidationEmail=true"),
+            (Outcome::NotPending, "no email was sent"),
+            (Outcome::Failed("boom <x>".to_owned()), "boom &lt;x&gt;"),
+        ] {
+            let reply = reply(&resend, &outcome);
+            assert!(reply.text.contains(wanted), "{outcome:?}: {}", reply.text);
+            crate::check_limits(&reply.blocks).expect("within limits");
+        }
+        let entry = resend.audit_entry(
+            &[Sent {
+                domain: "campaign.example.org".to_owned(),
+                emails: vec![],
+            }],
+            at,
+        );
+        assert_eq!(entry.by, "URESP");
+        assert_eq!(
+            entry.action,
+            AuditAction::ResendValidationEmail {
+                domains: vec!["campaign.example.org".to_owned()]
+            }
+        );
+    }
+}

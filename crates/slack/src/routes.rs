@@ -299,12 +299,7 @@ impl Routes {
         }
         for (id, name) in inv.accounts() {
             if !channels.contains_key(id) {
-                let bare = Account {
-                    id: id.to_owned(),
-                    name: name.to_owned(),
-                    ou_path: None,
-                    tags: None,
-                };
+                let bare = Account::new(id, name);
                 channels.insert(id.to_owned(), self.route(&bare).channel);
             }
         }

@@ -29,6 +29,7 @@ pub(crate) fn write(tx: &rusqlite::Transaction<'_>, report: &Report) -> Result<(
                     let stored: Account = from_json(&json, "a stored account")?;
                     merged.ou_path = merged.ou_path.or(stored.ou_path);
                     merged.tags = merged.tags.or(stored.tags);
+                    merged.learned_at = merged.learned_at.or(stored.learned_at);
                 }
             }
             upsert.execute(params![merged.id, to_json(&merged, "an account")?])?;

@@ -264,6 +264,12 @@ impl Store {
     pub fn inventory(&self) -> Result<Inventory, StoreError> {
         read_inventory(&self.conn, Detail::Full)
     }
+
+    /// The accounts the scans described (`Report.accounts` merged), by id: what a rescan may
+    /// reuse of their OU paths and tags.
+    pub fn accounts(&self) -> Result<Vec<certwatch_core::Account>, StoreError> {
+        accounts::read_all(&self.conn)
+    }
 }
 
 /// Writes a scan into the open transaction: its stats and failures, its certificates, and the

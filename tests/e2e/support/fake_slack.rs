@@ -374,6 +374,32 @@ impl FakeSlack {
             .collect()
     }
 
+    /// What certwatch POSTed to the response URL `<response_base><id>`, waiting up to `within`
+    /// for it; panics if nothing came.
+    pub async fn response_to(&self, id: &str, within: std::time::Duration) -> Recorded {
+        let method = format!("response/{id}");
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(found) = self.calls().into_iter().find(|c| c.method == method) {
+                return found;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing was posted to the response URL {id} within {within:?}; calls: {:#?}",
+                self.calls()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The ids of the response URLs posted to so far, in order.
+    pub fn responses(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter_map(|c| c.method.strip_prefix("response/").map(str::to_owned))
+            .collect()
+    }
+
     pub fn posts(&self) -> Vec<Recorded> {
         self.calls()
             .into_iter()
@@ -385,5 +411,16 @@ impl FakeSlack {
 impl Drop for FakeSlack {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Every string in a JSON value (a message's text, its blocks' texts), one per line: what a
+/// reader of the message sees, for `contains` checks.
+pub fn strings(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("{s}\n"),
+        Value::Array(items) => items.iter().map(strings).collect(),
+        Value::Object(fields) => fields.values().map(strings).collect(),
+        _ => String::new(),
     }
 }

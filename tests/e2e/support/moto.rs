@@ -343,6 +343,43 @@ pub fn seed(moto: &Moto) -> Manifest {
     run_script(moto, "seed_org.py", &[])
 }
 
+/// What `place_org.py` did: the OUs it made and where every account of the organization is.
+#[derive(Debug, Deserialize)]
+pub struct Placement {
+    /// Root/Workloads, then Root/Workloads/Payments.
+    pub ous: Vec<PlacedUnit>,
+    /// Every account, ACTIVE or not, by name.
+    pub accounts: Vec<PlacedAccount>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlacedUnit {
+    pub id: String,
+    /// `Root/Workloads/Payments`.
+    pub path: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PlacedAccount {
+    pub name: String,
+    pub ou_path: String,
+}
+
+impl Placement {
+    /// The id of the OU at `path` (`Root/Workloads`).
+    pub fn ou_id(&self, path: &str) -> &str {
+        let unit = self.ous.iter().find(|u| u.path == path);
+        &unit
+            .unwrap_or_else(|| panic!("place_org.py made no {path}"))
+            .id
+    }
+}
+
+/// Puts the accounts of [`seed`] into OUs and tags some (`tests/moto/place_org.py`).
+pub fn place(moto: &Moto) -> Placement {
+    run_script(moto, "place_org.py", &[])
+}
+
 /// Runs `tests/moto/<name>` with the venv's python against `moto` (its URL, then `args`) and
 /// reads the JSON it prints.
 fn run_script<T: serde::de::DeserializeOwned>(moto: &Moto, name: &str, args: &[String]) -> T {
@@ -441,6 +478,19 @@ const SCAN_DEADLINE: Duration = Duration::from_secs(180);
 /// the organization's regions, the default policy written out, and `extra_toml` appended (a
 /// `[checks]` table: every caller says how the network checks run).
 pub fn scan(moto: &Moto, manifest: &Manifest, extra_toml: &str, args: &[&str]) -> Output {
+    let args: Vec<&str> = ["--format", "json"].iter().chain(args).copied().collect();
+    certwatch(moto, manifest, "scan", extra_toml, &args)
+}
+
+/// Runs `certwatch <subcommand> --config <tmp>/certwatch.toml <args>` against moto, with the
+/// config of [`scan`].
+pub fn certwatch(
+    moto: &Moto,
+    manifest: &Manifest,
+    subcommand: &str,
+    extra_toml: &str,
+    args: &[&str],
+) -> Output {
     let dir = tempfile::tempdir().expect("temporary directory");
     let config = dir.path().join("certwatch.toml");
     let regions: Vec<String> = manifest.regions.iter().map(|r| format!("{r:?}")).collect();
@@ -463,9 +513,8 @@ action_days = 45
 
     let mut command = Command::new(env!("CARGO_BIN_EXE_certwatch"));
     command
-        .args(["scan", "--config"])
+        .args([subcommand, "--config"])
         .arg(&config)
-        .args(["--format", "json"])
         .args(args);
     for (key, _) in env::vars_os() {
         if key.to_string_lossy().starts_with("CERTWATCH_") {

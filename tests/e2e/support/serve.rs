@@ -40,6 +40,12 @@ pub fn form_in(channel: &str, user: &str, text: &str, response_url: &str) -> Str
 /// A digest time a few seconds from now, in whole seconds (the configured time has no
 /// fraction), and the `[slack]` tables that post it to CDIGEST01 over the HTTP transport.
 pub fn http_slack(seconds_from_now: i64) -> (chrono::DateTime<Utc>, String) {
+    http_slack_with(seconds_from_now, "")
+}
+
+/// [`http_slack`] with `slack_keys` (lines such as `route_by_tag = "…"`) added to its `[slack]`
+/// table.
+pub fn http_slack_with(seconds_from_now: i64, slack_keys: &str) -> (chrono::DateTime<Utc>, String) {
     let at = chrono::Timelike::with_nanosecond(
         &(Utc::now() + chrono::Duration::seconds(seconds_from_now)),
         0,
@@ -52,6 +58,7 @@ api_url = "{{api}}"
 admin_user_ids = ["{ADMIN}"]
 team_id = "T0001"
 channel_ids = ["C0001", "C0002"]
+{slack_keys}
 [slack.digest]
 channel = "CDIGEST01"
 time = "{time}"

@@ -178,3 +178,73 @@ region = "us-east-1"
 domain = "retired.example.com"
 expires_in_days = 100
 "#;
+
+/// The demo's certificate pending email validation (campaign.example.org in marketing-web), as
+/// [`demo_pending_email`] set it up.
+pub struct PendingEmail {
+    pub account_id: String,
+    /// The id at the end of the ARN, fixed here so that a test can name it.
+    pub id: String,
+    pub arn: String,
+    /// The certificate's names whose renewal waits for an approval email, in its order.
+    pub pending: Vec<String>,
+    /// Its names already validated: no email to resend for them.
+    pub validated: Vec<String>,
+    /// The approver addresses ACM mails for each pending name.
+    pub emails: Vec<String>,
+}
+
+/// [`Scenario::demo`] without its network (no checks need it), its campaign.example.org given a
+/// fixed id and two more names: www.campaign.example.org waits for email validation with it,
+/// static.campaign.example.org is validated already. ACM resends per name, so a resend must send
+/// two emails, not one, not three.
+pub fn demo_pending_email() -> (Scenario, PendingEmail) {
+    let mut scenario = Scenario::demo();
+    scenario.network = None;
+    let account = scenario
+        .accounts
+        .iter_mut()
+        .find(|a| a.name == "marketing-web")
+        .expect("the demo has marketing-web");
+    let account_id = account.id.clone();
+    let spec = account
+        .certificates
+        .iter_mut()
+        .find(|c| c.domain == "campaign.example.org")
+        .expect("marketing-web has campaign.example.org");
+    let id = "c0ffee00-7e57-4e5e-8d00-000000000042".to_owned();
+    spec.id = Some(id.clone());
+    spec.sans = vec![
+        "www.campaign.example.org".to_owned(),
+        "static.campaign.example.org".to_owned(),
+    ];
+    let renewal = spec
+        .renewal
+        .as_mut()
+        .expect("campaign.example.org's renewal waits");
+    assert_eq!(renewal.status, "PENDING_VALIDATION");
+    renewal.pending_domains = Some(vec![
+        "campaign.example.org".to_owned(),
+        "www.campaign.example.org".to_owned(),
+    ]);
+    let pending = renewal.pending_domains.clone().unwrap_or_default();
+    let names: Vec<String> = std::iter::once(spec.domain.clone())
+        .chain(spec.sans.iter().cloned())
+        .collect();
+    let certificate = PendingEmail {
+        arn: format!("arn:aws:acm:{}:{account_id}:certificate/{id}", spec.region),
+        account_id,
+        id,
+        validated: names
+            .iter()
+            .filter(|n| !pending.contains(n))
+            .cloned()
+            .collect(),
+        pending: names.into_iter().filter(|n| pending.contains(n)).collect(),
+        emails: spec
+            .validation_emails
+            .clone()
+            .expect("the demo lists campaign.example.org's approvers"),
+    };
+    (scenario, certificate)
+}

@@ -135,9 +135,10 @@ pub(crate) fn blocks(counts: &[ChannelCount]) -> Vec<Value> {
     )];
     lines.extend(counts.iter().take(MAX_LISTED).map(ChannelCount::line));
     if counts.len() > MAX_LISTED {
+        let more = counts.len() - MAX_LISTED;
         lines.push(format!(
-            "… and {} more: `certwatch routes` lists every account and where it goes",
-            plural(counts.len() - MAX_LISTED, "channel", "channels")
+            "… and {more} more {}: `certwatch routes` lists every account and where it goes",
+            if more == 1 { "channel" } else { "channels" }
         ));
     }
     blocks::pack(&lines, "\n", MAX_SECTION)

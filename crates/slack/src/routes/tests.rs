@@ -23,14 +23,13 @@ fn cards() -> Vec<OrgUnit> {
 
 fn account(id: &str, path: Option<Vec<OrgUnit>>, tags: &[(&str, &str)]) -> Account {
     Account {
-        id: id.to_owned(),
-        name: format!("name-{id}"),
         ou_path: path,
         tags: Some(
             tags.iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         ),
+        ..Account::new(id, format!("name-{id}"))
     }
 }
 
@@ -147,12 +146,7 @@ fn an_ou_path_matches_whole_names_from_the_root_and_everything_below() {
 #[test]
 fn unknown_metadata_matches_no_ou_or_tag_and_is_explained() {
     let r = routes();
-    let unknown = Account {
-        id: "666666666666".to_owned(),
-        name: "x".to_owned(),
-        ou_path: None,
-        tags: None,
-    };
+    let unknown = Account::new("666666666666", "x");
     assert_eq!(
         rule_of(&r, &unknown),
         ("C0DEFAULT1".to_owned(), Rule::Default)
@@ -243,4 +237,107 @@ fn a_scope_keeps_its_accounts_certificates_failures_and_decisions() {
         .iter()
         .any(|c| &c.facts.arn == arn)));
     assert_eq!(part.last_scan, inv.last_scan);
+}
+
+/// The org-wide summary: one line per routed channel, most serious first, within Slack's limits
+/// however many channels there are.
+#[test]
+fn the_summary_counts_each_routed_channel_and_fits_slack() {
+    let fixture = crate::fixtures::decided();
+    let mut inv = fixture.inventory.clone();
+    let ids: Vec<String> = inv.accounts().keys().map(|k| (*k).to_owned()).collect();
+    inv.report.accounts = ids
+        .iter()
+        .map(|id| {
+            let mut a = Account::new(id.clone(), format!("n-{id}"));
+            a.tags = Some(
+                [(
+                    "certwatch-channel".to_owned(),
+                    format!("C0{:0>8}", &id[..8]),
+                )]
+                .into(),
+            );
+            a
+        })
+        .collect();
+    let routes = Routes {
+        by_tag: Some("certwatch-channel".to_owned()),
+        default_channel: "C0DEFAULT1".to_owned(),
+        ..Routes::default()
+    };
+    let counts = summary(&routes, &inv, fixture.now);
+    assert_eq!(counts.len(), ids.len(), "one line per routed channel");
+    assert!(counts
+        .iter()
+        .all(|c| c.accounts == 1 && c.rules == ["tag certwatch-channel"]));
+    let serious = |c: &ChannelCount| (c.expired, c.urgent, c.action);
+    assert!(
+        counts.windows(2).all(|w| serious(&w[0]) >= serious(&w[1])),
+        "most serious first"
+    );
+    // What the digest counts as needing action is what the summary counts, per account.
+    let entries = crate::inventory::entries(&inv, fixture.now);
+    let total: usize = counts
+        .iter()
+        .map(|c| c.expired + c.urgent + c.action + c.hidden)
+        .sum();
+    assert_eq!(total, entries.iter().filter(|e| e.needs_action()).count());
+
+    // Many channels: the first MAX_LISTED are listed, the rest counted, within the limits.
+    let many: Vec<ChannelCount> = (0..MAX_LISTED + 7)
+        .map(|i| ChannelCount {
+            channel: format!("C0{i:08}"),
+            rules: vec!["a route with a rather long name to fill the section".to_owned()],
+            accounts: i,
+            action: i,
+            ..ChannelCount::default()
+        })
+        .collect();
+    let blocks = summary_blocks(&many);
+    crate::check_limits(&blocks).expect("within Slack's limits");
+    let text = crate::blocks_to_text(&blocks);
+    assert!(
+        text.contains("… and 7 more channels: `certwatch routes`"),
+        "{text}"
+    );
+    assert_eq!(text.matches("• ").count(), MAX_LISTED);
+}
+
+/// The default channel's digest goes out when a routed channel needs action, even if nothing
+/// of its own does and `post_when_clear` is off.
+#[test]
+fn routed_news_is_posted_even_when_the_default_channel_is_clear() {
+    let fixture = crate::fixtures::decided();
+    let empty = scope(&fixture.inventory, |_| false);
+    let quiet = crate::DigestOptions {
+        post_when_clear: false,
+        ..Default::default()
+    };
+    assert!(crate::digest(&empty, false, fixture.now, &quiet).is_none());
+    let news = crate::DigestOptions {
+        routed: vec![ChannelCount {
+            channel: "C0PAYMENT1".to_owned(),
+            rules: vec!["payments".to_owned()],
+            accounts: 2,
+            urgent: 1,
+            ..ChannelCount::default()
+        }],
+        ..quiet.clone()
+    };
+    let digest = crate::digest(&empty, false, fixture.now, &news).expect("posted");
+    let text = crate::blocks_to_text(&digest.parent.blocks);
+    assert!(
+        text.contains("#C0PAYMENT1 (payments): 1 urgent · 2 accounts"),
+        "{text}"
+    );
+    let calm = crate::DigestOptions {
+        routed: vec![ChannelCount {
+            channel: "C0PAYMENT1".to_owned(),
+            rules: vec!["payments".to_owned()],
+            accounts: 2,
+            ..ChannelCount::default()
+        }],
+        ..quiet
+    };
+    assert!(crate::digest(&empty, false, fixture.now, &calm).is_none());
 }

@@ -7,8 +7,7 @@ use certwatch_core::{Account, OrgUnit};
 
 fn described(id: &str, ou: Option<&str>, team: Option<&str>) -> Account {
     Account {
-        id: id.to_owned(),
-        name: format!("acct-{id}"),
+        learned_at: Some(day(0)),
         ou_path: ou.map(|name| {
             vec![
                 OrgUnit {
@@ -22,6 +21,7 @@ fn described(id: &str, ou: Option<&str>, team: Option<&str>) -> Account {
             ]
         }),
         tags: team.map(|t| [("team".to_owned(), t.to_owned())].into()),
+        ..Account::new(id, format!("acct-{id}"))
     }
 }
 
