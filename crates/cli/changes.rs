@@ -9,20 +9,17 @@ use certwatch_core::{ChangeKind, Changes, Report, Urgency};
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-/// The store at `path`, opened (and so held) now, with the accounts it knows (whose OU paths
-/// and tags the scan may reuse).
+/// The store at `path`, opened (and so held) now, with the inventory it holds (whose
+/// certificates' detail and accounts' OU paths and tags the scan may reuse).
 pub async fn open(
     path: PathBuf,
-) -> Result<(
-    (certwatch_store::Store, PathBuf),
-    Vec<certwatch_core::Account>,
-)> {
+) -> Result<((certwatch_store::Store, PathBuf), certwatch_core::Inventory)> {
     tokio::task::spawn_blocking(move || -> Result<_> {
         let store = certwatch_store::Store::open(&path)?;
-        let accounts = store
-            .accounts()
-            .with_context(|| format!("reading the accounts in {}", path.display()))?;
-        Ok(((store, path), accounts))
+        let inventory = store
+            .inventory()
+            .with_context(|| format!("reading the inventory in {}", path.display()))?;
+        Ok(((store, path), inventory))
     })
     .await?
 }

@@ -322,6 +322,7 @@ pub struct Scan {
     pub call_timeout_seconds: u64,
     pub search_certificates: bool,
     pub account_metadata_hours: u64,
+    pub detail_max_age_hours: u64,
     pub rates: Rates,
 }
 
@@ -338,6 +339,7 @@ impl Default for Scan {
             call_timeout_seconds: scan.call_timeout.as_secs(),
             search_certificates: scan.search_certificates,
             account_metadata_hours: scan.relearn_accounts_after.as_secs() / 3600,
+            detail_max_age_hours: scan.detail_max_age.as_secs() / 3600,
             rates: scan.rates,
         }
     }
@@ -666,6 +668,12 @@ impl FileConfig {
                 "must be between 1 and 720 (30 days)",
             ));
         }
+        if self.scan.detail_max_age_hours > 720 {
+            return Err(invalid(
+                "scan.detail_max_age_hours",
+                "must be between 0 (always describe) and 720 (30 days)",
+            ));
+        }
 
         Ok(ScanConfig {
             member_role_name: org.member_role_name.clone(),
@@ -689,6 +697,7 @@ impl FileConfig {
                 tags: routes.needs_tags(),
             },
             relearn_accounts_after: Duration::from_secs(self.scan.account_metadata_hours * 3600),
+            detail_max_age: Duration::from_secs(self.scan.detail_max_age_hours * 3600),
         })
     }
 }
@@ -772,6 +781,7 @@ mod tests {
                 scan.search_certificates,
                 scan.recheck_after,
                 scan.relearn_accounts_after,
+                scan.detail_max_age,
                 &scan.policy,
                 scan.rates,
             ),
@@ -785,6 +795,7 @@ mod tests {
                 library.search_certificates,
                 library.recheck_after,
                 library.relearn_accounts_after,
+                library.detail_max_age,
                 &library.policy,
                 library.rates,
             )
@@ -957,11 +968,25 @@ mod tests {
 
         /// A valid file with every key set: the defaults, external_id included.
         fn full_defaults() -> toml::Table {
+            let mut slack = SlackFile::default();
+            // A route with every key, and the default channel routing needs.
+            slack.digest.channel = "C0DIGEST01".into();
+            slack.routes = vec![RouteFile {
+                name: "payments".into(),
+                channel: "C0PAYMENT1".into(),
+                accounts: vec!["111111111111".into()],
+                ous: vec!["Root/Payments".into()],
+                account_tag: Some(routes::TagFile {
+                    key: "team".into(),
+                    value: "payments".into(),
+                }),
+            }];
             toml::Table::try_from(FileConfig {
                 organization: Organization {
                     external_id: Some("certwatch-0f3c".into()),
                     ..Organization::default()
                 },
+                slack,
                 ..FileConfig::default()
             })
             .expect("the defaults serialize")
@@ -1198,7 +1223,24 @@ mod tests {
                 }
                 ConfigError::Invalid { key, .. } => {
                     let known: Vec<String> = key_paths().iter().map(|p| p.join(".")).collect();
-                    prop_assert!(known.contains(key), "{key:?} is not a key, in {text:?}");
+                    // `slack.routes[2].channel` is the path slack.routes.2.channel; every
+                    // element of an array of tables has the keys of the first.
+                    let key = &key.replace('[', ".").replace(']', "");
+                    let first = key
+                        .split('.')
+                        .map(|part| {
+                            if part.parse::<usize>().is_ok() {
+                                "0"
+                            } else {
+                                part
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(".");
+                    prop_assert!(
+                        known.contains(key) || known.contains(&first),
+                        "{key:?} is not a key, in {text:?}"
+                    );
                     if let Some(path) = perturbed {
                         let named: Vec<&str> = path
                             .iter()

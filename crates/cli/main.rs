@@ -289,11 +289,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let scan_config = with_system_nameservers(file.scan_config(&label)?)?;
             // Opened and held before the scan: a store in use fails fast, before a long scan.
-            // The accounts' OU paths and tags it knows stand for `scan.account_metadata_hours`.
+            // What it holds is reused while it stands: the certificates' detail for
+            // `scan.detail_max_age_hours`, the accounts' OU paths and tags for
+            // `scan.account_metadata_hours`, the checks for `checks.recheck_hours`.
             let (held, previous) = match store {
                 Some(path) => {
-                    let (held, accounts) = changes::open(path).await?;
-                    let previous = certwatch_scanner::Previous::default().with_accounts(&accounts);
+                    let (held, inventory) = changes::open(path).await?;
+                    let inventory = std::sync::Arc::new(inventory);
+                    let previous = certwatch_scanner::Previous::of(inventory, &scan_config);
                     (Some(held), previous)
                 }
                 None => (None, certwatch_scanner::Previous::default()),

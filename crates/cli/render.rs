@@ -157,6 +157,13 @@ fn table(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         s.throttled,
         s.duration_ms as f64 / 1000.0
     )?;
+    if s.describes_saved > 0 {
+        writeln!(
+            out,
+            "{} certificates judged from the detail an earlier scan stored (DescribeCertificate              not called again: nothing in their listing changed).",
+            s.describes_saved
+        )?;
+    }
     let c = &s.checks;
     if c.certificates > 0 {
         writeln!(

@@ -12,6 +12,7 @@ mod memory_moto;
 mod metrics;
 mod org_metadata;
 mod permissions;
+mod repeat_scan_moto;
 mod report_html;
 mod resend_sim;
 mod routing_moto;

@@ -92,6 +92,24 @@ async fn serve_alerts_once_on_what_changed_and_records_snoozes() {
     scan_now(&setup, &slack, 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(slack.posts().len(), posts, "a scan without changes posted");
+    // serve's rescans reuse the stored detail: the last one described nothing again.
+    let log = setup.log_text();
+    let last = log
+        .lines()
+        .rfind(|l| l.contains("scan finished"))
+        .expect("a finished scan in the log");
+    let saved: u64 = last
+        .split("describes_saved=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no describes_saved in {last}"));
+    let requested = manifest
+        .certificates
+        .iter()
+        .filter(|c| matches!(c.kind, moto::Kind::DnsInUse | moto::Kind::DnsUnused))
+        .count() as u64;
+    assert_eq!(saved, requested - 1, "all but the deleted one: {last}");
 
     // A forged click: 401, nothing written.
     let payload = json!({"type": "block_actions", "user": {"id": ADMIN}, "team": {"id": "T0001"},

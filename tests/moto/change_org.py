@@ -5,7 +5,8 @@ Usage: change_org.py MOTO_URL PLAN_JSON, where PLAN_JSON is
    "delete": ARN,                  # deleted (optional)
    "new_domain": NAME,             # a certificate imported that expires in 3 days (optional)
    "reimport": ARN, "reimport_domain": NAME,  # re-imported (optional) with a NotAfter
-   "reimport_days": N}             # N days away (default 300)
+   "reimport_days": N,             # N days away (default 300)
+   "attach": ARN}                  # served from a new ALB HTTPS listener (optional)
 Prints {"new": ARN of the imported certificate, or null} on stdout.
 """
 
@@ -15,7 +16,15 @@ import sys
 
 import boto3
 
-from seed_org import DAY_MARGIN, STATIC_CREDENTIALS, assumed_session, rsa_key, self_signed, utcnow
+from seed_org import (
+    DAY_MARGIN,
+    STATIC_CREDENTIALS,
+    Target,
+    assumed_session,
+    rsa_key,
+    self_signed,
+    utcnow,
+)
 
 
 def main():
@@ -42,6 +51,9 @@ def main():
         acm.import_certificate(
             CertificateArn=plan["reimport"], Certificate=certificate, PrivateKey=key
         )
+    if "attach" in plan:
+        target = Target(url, session, plan["account_id"], "attached", plan["region"])
+        target.put_in_use(plan["attach"])
     print(json.dumps({"new": new}))
 
 

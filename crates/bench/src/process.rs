@@ -1,21 +1,45 @@
-//! This process's peak memory and CPU time, from /proc (Linux); 0 where /proc is missing.
+//! A process's peak memory and CPU time, from /proc (Linux); 0 where /proc is missing.
 
-/// Peak resident set (`VmHWM`), KiB.
+/// Peak resident set (`VmHWM`) of this process, KiB.
 pub fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+    status_kib("self", "VmHWM:")
+}
+
+/// CPU time (user + system) of this process so far, seconds.
+pub fn cpu_seconds() -> f64 {
+    cpu_seconds_of("self")
+}
+
+/// Peak resident set (`VmHWM`) of process `pid` (another process of this user: a child), KiB.
+pub fn peak_rss_kib_of(pid: u32) -> u64 {
+    status_kib(&pid.to_string(), "VmHWM:")
+}
+
+/// Resident set now (`VmRSS`) of process `pid`, KiB.
+pub fn rss_kib_of(pid: u32) -> u64 {
+    status_kib(&pid.to_string(), "VmRSS:")
+}
+
+/// CPU time (user + system) of process `pid` so far, seconds.
+pub fn cpu_seconds_of_pid(pid: u32) -> f64 {
+    cpu_seconds_of(&pid.to_string())
+}
+
+/// A `kB` line of `/proc/<proc>/status`.
+fn status_kib(proc: &str, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{proc}/status"))
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .find_map(|l| l.strip_prefix(key))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
 }
 
-/// CPU time (user + system) so far, seconds.
-pub fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+fn cpu_seconds_of(proc: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{proc}/stat")) else {
         return 0.0;
     };
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.

@@ -74,6 +74,7 @@ pub struct Metrics {
     scan_throttles: Gauge,
     scan_failed_targets: Gauge,
     scan_certificates: Gauge,
+    scan_describes_saved: Gauge,
     last_success: Gauge,
     scans: Family<OutcomeLabels, Counter>,
     digests: Counter,
@@ -92,6 +93,7 @@ impl Metrics {
             scan_throttles: Gauge::default(),
             scan_failed_targets: Gauge::default(),
             scan_certificates: Gauge::default(),
+            scan_describes_saved: Gauge::default(),
             last_success: Gauge::default(),
             scans: Family::default(),
             digests: Counter::default(),
@@ -124,6 +126,12 @@ impl Metrics {
             "scan_certificates",
             "Certificates the last finished scan saw (the inventory also keeps stale ones)",
             metrics.scan_certificates.clone(),
+        );
+        r.register(
+            "scan_describes_saved",
+            "Certificates the last finished scan judged from the detail an earlier scan stored, \
+             without calling DescribeCertificate again",
+            metrics.scan_describes_saved.clone(),
         );
         r.register(
             "last_successful_scan_timestamp_seconds",
@@ -180,6 +188,8 @@ impl Metrics {
         self.scan_throttles.set(gauge_value(stats.throttled));
         self.scan_failed_targets.set(gauge_value(failures as u64));
         self.scan_certificates.set(gauge_value(stats.certificates));
+        self.scan_describes_saved
+            .set(gauge_value(stats.describes_saved));
         self.last_success.set(at.timestamp());
         self.scans
             .get_or_create(&OutcomeLabels {

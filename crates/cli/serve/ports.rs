@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 use certwatch_core::{Inventory, Report};
-use certwatch_scanner::{NoProgress, Previous, PreviousChecks, ScanConfig};
+use certwatch_scanner::{NoProgress, Previous, ScanConfig};
 use certwatch_slack::Digest;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
@@ -33,8 +33,8 @@ impl Clock for SystemClock {
 
 /// One scan of the organization.
 pub trait Scanner: Send + Sync + 'static {
-    /// Scans at `now`; `previous` is the inventory held before it (its network checks that
-    /// still stand are reused).
+    /// Scans at `now`; `previous` is the inventory held before it (its network checks, its
+    /// certificates' detail and its accounts' OU paths and tags that still stand are reused).
     fn scan(&self, now: DateTime<Utc>, previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>>;
 }
 
@@ -47,12 +47,7 @@ pub struct AwsScanner {
 impl Scanner for AwsScanner {
     fn scan(&self, now: DateTime<Utc>, previous: Arc<Inventory>) -> BoxFuture<'_, Result<Report>> {
         Box::pin(async move {
-            let checks = PreviousChecks::new(
-                self.config.recheck_after,
-                previous.report.certificates.iter().map(|c| &c.facts),
-            );
-            let previous =
-                Arc::new(Previous::from(checks).with_accounts(&previous.report.accounts));
+            let previous = Arc::new(Previous::of(previous, &self.config));
             Ok(
                 certwatch_scanner::scan_after(&self.aws, &self.config, now, &NoProgress, previous)
                     .await?,

@@ -41,6 +41,10 @@ pub async fn scan_once(app: &App) {
             let stats = report.stats.clone();
             let failures = report.failures.len();
             let first = previous_scan.is_none();
+            tracing::info!(
+                certificates = report.certificates.len(),
+                "scan done; merging it into the store"
+            );
             match app.with_store(move |store| store.merge_scan(report)).await {
                 Ok(merged) => {
                     let at = merged.inventory.last_scan.unwrap_or(now);
@@ -54,6 +58,7 @@ pub async fn scan_once(app: &App) {
                         accounts = stats.accounts,
                         targets = stats.targets,
                         certificates = stats.certificates,
+                        describes_saved = stats.describes_saved,
                         failures,
                         duration_ms = stats.duration_ms,
                         "scan finished"

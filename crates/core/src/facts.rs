@@ -244,6 +244,11 @@ pub struct CertificateFacts {
     pub search: Option<SearchMetadata>,
     /// True when DescribeCertificate was called; false when the list summary was enough.
     pub described: bool,
+    /// When DescribeCertificate was called (the scan's time): a rescan may reuse the detail
+    /// until it is `scan.detail_max_age_hours` old ([`crate::reuse`]). `None` for a detail
+    /// written before certwatch recorded it, which is described again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub described_at: Option<DateTime<Utc>>,
     /// What the network checks (DNS, CAA, TLS) saw; None when none ran for this certificate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checks: Option<crate::checks::Checks>,
@@ -278,6 +283,7 @@ impl CertificateFacts {
             renewal_summary: None,
             search: None,
             described: false,
+            described_at: None,
             checks: None,
         }
     }

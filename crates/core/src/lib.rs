@@ -18,6 +18,7 @@ pub mod order;
 mod policy;
 pub mod regions;
 mod report;
+pub mod reuse;
 mod rules;
 
 pub use account::{Account, OrgUnit};

@@ -187,6 +187,10 @@ pub struct Stats {
     /// served (not counted when the config turns search off).
     #[serde(default)]
     pub search_fallbacks: u64,
+    /// Certificates whose verdict needed their detail and got it from an earlier scan's
+    /// describe ([`crate::reuse`]): the DescribeCertificate calls a repeat scan saved.
+    #[serde(default)]
+    pub describes_saved: u64,
     /// Where the calls' time went, summed over every call: why a scan took as long as it did.
     #[serde(default)]
     pub call_time: CallTime,

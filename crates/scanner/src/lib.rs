@@ -73,6 +73,11 @@ pub struct ScanConfig {
     /// ([`Previous::with_accounts`]) asks Organizations again only for accounts learned longer
     /// ago than this (and for accounts it has not seen).
     pub relearn_accounts_after: Duration,
+    /// How long a certificate's detail (DescribeCertificate) stands: a rescan given an earlier
+    /// scan's certificates ([`Previous::of`]) describes one again only when its listing shows a
+    /// change, its verdict moves with time, or its detail is older than this
+    /// (`certwatch_core::reuse`). Zero: always describe.
+    pub detail_max_age: Duration,
 }
 
 impl Default for ScanConfig {
@@ -95,6 +100,7 @@ impl Default for ScanConfig {
             recheck_after: Duration::from_secs(24 * 3600),
             account_metadata: AccountMetadata::default(),
             relearn_accounts_after: Duration::from_secs(24 * 3600),
+            detail_max_age: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -272,6 +278,7 @@ pub async fn scan_each_after(
             certificates,
             regions_skipped: out.regions_skipped,
             search_fallbacks: out.search_fallbacks,
+            describes_saved: out.describes_saved,
             api_calls: counters.api_calls.load(Ordering::Relaxed),
             throttled: counters.throttled.load(Ordering::Relaxed),
             calls_by_action: counters
@@ -367,6 +374,7 @@ struct Output {
     regions_skipped: u64,
     search_fallbacks: u64,
     fallbacks: FallbackTally,
+    describes_saved: u64,
 }
 
 /// Why SearchCertificates was not used for a target.
@@ -868,15 +876,28 @@ impl Run {
         mut facts: CertificateFacts,
     ) -> Option<CertificateRecord> {
         let dns_checks = self.config.checks.as_ref().is_some_and(|c| c.dns);
-        if needs_detail(&facts, self.now, &self.config.policy)
-            || (dns_checks && facts.checks_need_detail(self.now))
-        {
+        let needed = needs_detail(&facts, self.now, &self.config.policy)
+            || (dns_checks && facts.checks_need_detail(self.now));
+        let cached = needed
+            .then(|| {
+                self.previous
+                    .detail(&facts, self.now, self.config.detail_max_age)
+            })
+            .flatten();
+        if let Some(cached) = cached {
+            facts = cached;
+            self.output().describes_saved += 1;
+        } else if needed {
             let detail = patient(|| {
                 self.limits
                     .describe_certificate(key, acm.describe(facts.clone()))
             })
             .await;
-            let result = detail.map(|detail| facts = detail);
+            let now = self.now;
+            let result = detail.map(|mut detail| {
+                detail.described_at = Some(now);
+                facts = detail;
+            });
             match result {
                 Ok(()) => {}
                 // Deleted between list and describe: it no longer exists.

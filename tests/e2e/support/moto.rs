@@ -466,6 +466,18 @@ pub fn reimport(moto: &Moto, certificate: &SeededCertificate, days: i64) {
     );
 }
 
+/// Serves `certificate` from a new ALB HTTPS listener (it becomes in use).
+pub fn attach(moto: &Moto, certificate: &SeededCertificate) {
+    change(
+        moto,
+        &serde_json::json!({
+            "account_id": certificate.account_id,
+            "region": certificate.region,
+            "attach": certificate.arn,
+        }),
+    );
+}
+
 /// Runs `tests/moto/change_org.py` with `plan` (see that script) and returns its JSON answer.
 fn change(moto: &Moto, plan: &serde_json::Value) -> serde_json::Value {
     run_script(moto, "change_org.py", &[plan.to_string()])

@@ -220,6 +220,7 @@ async fn metrics_show_the_inventory_and_what_the_runtime_did() {
     second
         .certificates
         .retain(|c| c.facts.arn != gone.facts.arn);
+    second.stats.describes_saved = 17;
     *rig.scanner.report.lock().unwrap() = second;
     let scanned_at = start + chrono::Duration::hours(6);
     rig.clock.set(scanned_at);
@@ -244,6 +245,7 @@ async fn metrics_show_the_inventory_and_what_the_runtime_did() {
         stats.certificates as f64
     );
     assert_eq!(single("certwatch_scan_throttles"), stats.throttled as f64);
+    assert_eq!(single("certwatch_scan_describes_saved"), 17.0);
     assert_eq!(
         single("certwatch_scan_failed_targets"),
         report.failures.len() as f64

@@ -315,6 +315,125 @@ pub(crate) mod test_support {
     use crate::facts::{RenewalEligibility, ResourceRecord, ValidationMethod, ValidationStatus};
     use chrono::TimeZone;
 
+    /// What SearchCertificates returns for a described certificate: the summary fields plus the
+    /// validation method and renewal status, without anything only DescribeCertificate has.
+    pub fn searched(described: &CertificateFacts) -> CertificateFacts {
+        let mut s = CertificateFacts::new(&described.account_id, &described.region, &described.arn);
+        s.domain_name = described.domain_name.clone();
+        s.subject_alternative_names = described.subject_alternative_names.clone();
+        s.cert_type = described.cert_type.clone();
+        s.status = described.status.clone();
+        s.key_algorithm = described.key_algorithm.clone();
+        s.not_before = described.not_before;
+        s.not_after = described.not_after;
+        s.created_at = described.created_at;
+        s.issued_at = described.issued_at;
+        s.imported_at = described.imported_at;
+        s.in_use = described.in_use || !described.in_use_by.is_empty();
+        s.exported = described.exported;
+        s.renewal_eligibility = described.renewal_eligibility.clone();
+        s.managed_by = described.managed_by.clone();
+        s.search = Some(crate::SearchMetadata {
+            validation_method: match described.cert_type {
+                CertType::AmazonIssued => described.validation_method().cloned(),
+                _ => None,
+            },
+            renewal_status: described
+                .renewal_summary
+                .as_ref()
+                .map(|r| r.renewal_status.clone()),
+        });
+        s
+    }
+
+    /// Every combination of type, status, validation method, renewal state (and its age), use,
+    /// export and days to NotAfter, described (what DescribeCertificate returns): the facts the
+    /// listing-only verdict (`needs_detail`) and the reuse of a detail (`crate::reuse`) are
+    /// tested over.
+    pub fn described_combinations() -> Vec<CertificateFacts> {
+        let types = [
+            CertType::AmazonIssued,
+            CertType::Private,
+            CertType::Imported,
+        ];
+        let statuses = [
+            CertStatus::Issued,
+            CertStatus::PendingValidation,
+            CertStatus::Failed,
+            CertStatus::Inactive,
+            CertStatus::ValidationTimedOut,
+            CertStatus::Revoked,
+        ];
+        let methods = [
+            ValidationMethod::Dns,
+            ValidationMethod::Email,
+            ValidationMethod::Http,
+        ];
+        let renewals = [
+            None,
+            Some((RenewalStatus::PendingAutoRenewal, 10)),
+            Some((RenewalStatus::PendingAutoRenewal, 100)),
+            Some((RenewalStatus::PendingValidation, 10)),
+            Some((RenewalStatus::Success, 10)),
+            Some((RenewalStatus::Failed, 10)),
+        ];
+        let mut all = Vec::new();
+        for cert_type in &types {
+            for status in &statuses {
+                for method in &methods {
+                    for renewal in &renewals {
+                        for (in_use, exported) in [(true, false), (false, false), (false, true)] {
+                            for days in [-2, 3, 20, 40, 44, 50, 58, 70, 150] {
+                                let mut d = expires_in(healthy(), days);
+                                d.cert_type = cert_type.clone();
+                                d.status = status.clone();
+                                d.in_use = in_use;
+                                d.exported = exported;
+                                if !in_use {
+                                    d.in_use_by.clear();
+                                }
+                                d.renewal_eligibility = Some(if in_use || exported {
+                                    RenewalEligibility::Eligible
+                                } else {
+                                    RenewalEligibility::Ineligible
+                                });
+                                for dv in &mut d.domain_validation_options {
+                                    dv.validation_method = Some(method.clone());
+                                    if *method == ValidationMethod::Email {
+                                        dv.validation_emails =
+                                            vec![format!("admin@{}", dv.domain_name)];
+                                    }
+                                }
+                                d.renewal_summary =
+                                    renewal.as_ref().map(|(st, hours)| crate::RenewalSummary {
+                                        renewal_status: st.clone(),
+                                        renewal_status_reason: (*st == RenewalStatus::Failed)
+                                            .then_some(Reason::CaaError),
+                                        updated_at: Some(now() - Duration::hours(*hours)),
+                                        domain_validation_options: d
+                                            .domain_validation_options
+                                            .iter()
+                                            .cloned()
+                                            .map(|mut dv| {
+                                                dv.validation_status =
+                                                    Some(ValidationStatus::PendingValidation);
+                                                dv
+                                            })
+                                            .collect(),
+                                    });
+                                if *status == CertStatus::Failed {
+                                    d.failure_reason = Some(Reason::DomainNotAllowed);
+                                }
+                                all.push(d);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        all
+    }
+
     pub fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
     }
@@ -524,139 +643,31 @@ mod tests {
         assert!(needs_detail(&unknown_method, now(), &p));
     }
 
-    /// What SearchCertificates returns for a described certificate: the summary fields plus the
-    /// validation method and renewal status, without anything only DescribeCertificate has.
-    fn searched(described: &CertificateFacts) -> CertificateFacts {
-        let mut s = CertificateFacts::new(&described.account_id, &described.region, &described.arn);
-        s.domain_name = described.domain_name.clone();
-        s.subject_alternative_names = described.subject_alternative_names.clone();
-        s.cert_type = described.cert_type.clone();
-        s.status = described.status.clone();
-        s.key_algorithm = described.key_algorithm.clone();
-        s.not_before = described.not_before;
-        s.not_after = described.not_after;
-        s.created_at = described.created_at;
-        s.issued_at = described.issued_at;
-        s.imported_at = described.imported_at;
-        s.in_use = described.in_use || !described.in_use_by.is_empty();
-        s.exported = described.exported;
-        s.renewal_eligibility = described.renewal_eligibility.clone();
-        s.managed_by = described.managed_by.clone();
-        s.search = Some(crate::SearchMetadata {
-            validation_method: match described.cert_type {
-                CertType::AmazonIssued => described.validation_method().cloned(),
-                _ => None,
-            },
-            renewal_status: described
-                .renewal_summary
-                .as_ref()
-                .map(|r| r.renewal_status.clone()),
-        });
-        s
-    }
-
     /// The invariant behind `needs_detail`: over every combination of type, status, validation
     /// method, renewal state, use and date, a certificate judged from its search result alone
     /// gets exactly the findings (codes, urgencies, words) it gets once described.
     #[test]
     fn undescribed_search_results_get_the_described_verdict() {
-        use crate::facts::{RenewalEligibility, ValidationStatus};
         let policy = Policy::default();
-        let types = [
-            CertType::AmazonIssued,
-            CertType::Private,
-            CertType::Imported,
-        ];
-        let statuses = [
-            CertStatus::Issued,
-            CertStatus::PendingValidation,
-            CertStatus::Failed,
-            CertStatus::Inactive,
-            CertStatus::ValidationTimedOut,
-            CertStatus::Revoked,
-        ];
-        let methods = [
-            ValidationMethod::Dns,
-            ValidationMethod::Email,
-            ValidationMethod::Http,
-        ];
-        let renewals = [
-            None,
-            Some((RenewalStatus::PendingAutoRenewal, 10)),
-            Some((RenewalStatus::PendingAutoRenewal, 100)),
-            Some((RenewalStatus::PendingValidation, 10)),
-            Some((RenewalStatus::Success, 10)),
-            Some((RenewalStatus::Failed, 10)),
-        ];
         let (mut judged, mut spared) = (0, 0);
-        for cert_type in &types {
-            for status in &statuses {
-                for method in &methods {
-                    for renewal in &renewals {
-                        for (in_use, exported) in [(true, false), (false, false), (false, true)] {
-                            for days in [-2, 3, 20, 40, 44, 50, 58, 70, 150] {
-                                let mut d = expires_in(healthy(), days);
-                                d.cert_type = cert_type.clone();
-                                d.status = status.clone();
-                                d.in_use = in_use;
-                                d.exported = exported;
-                                if !in_use {
-                                    d.in_use_by.clear();
-                                }
-                                d.renewal_eligibility = Some(if in_use || exported {
-                                    RenewalEligibility::Eligible
-                                } else {
-                                    RenewalEligibility::Ineligible
-                                });
-                                for dv in &mut d.domain_validation_options {
-                                    dv.validation_method = Some(method.clone());
-                                    if *method == ValidationMethod::Email {
-                                        dv.validation_emails =
-                                            vec![format!("admin@{}", dv.domain_name)];
-                                    }
-                                }
-                                d.renewal_summary =
-                                    renewal.as_ref().map(|(st, hours)| crate::RenewalSummary {
-                                        renewal_status: st.clone(),
-                                        renewal_status_reason: (*st == RenewalStatus::Failed)
-                                            .then_some(Reason::CaaError),
-                                        updated_at: Some(now() - Duration::hours(*hours)),
-                                        domain_validation_options: d
-                                            .domain_validation_options
-                                            .iter()
-                                            .cloned()
-                                            .map(|mut dv| {
-                                                dv.validation_status =
-                                                    Some(ValidationStatus::PendingValidation);
-                                                dv
-                                            })
-                                            .collect(),
-                                    });
-                                if *status == CertStatus::Failed {
-                                    d.failure_reason = Some(Reason::DomainNotAllowed);
-                                }
-                                let s = searched(&d);
-                                let mut listed = s.clone();
-                                listed.search = None;
-                                if !needs_detail(&listed, now(), &policy) {
-                                    // Judged from any listing, whichever API listed it.
-                                    continue;
-                                }
-                                judged += 1;
-                                if needs_detail(&s, now(), &policy) {
-                                    continue;
-                                }
-                                spared += 1;
-                                assert_eq!(
-                                    classify(&s, now(), &policy),
-                                    classify(&d, now(), &policy),
-                                    "search result judged differently from its detail: {d:#?}"
-                                );
-                            }
-                        }
-                    }
-                }
+        for d in described_combinations() {
+            let s = searched(&d);
+            let mut listed = s.clone();
+            listed.search = None;
+            if !needs_detail(&listed, now(), &policy) {
+                // Judged from any listing, whichever API listed it.
+                continue;
             }
+            judged += 1;
+            if needs_detail(&s, now(), &policy) {
+                continue;
+            }
+            spared += 1;
+            assert_eq!(
+                classify(&s, now(), &policy),
+                classify(&d, now(), &policy),
+                "search result judged differently from its detail: {d:#?}"
+            );
         }
         // Most combinations are not issued or have a renewal under way; the healthy ones remain.
         assert!(spared >= 150, "only {spared} of {judged} spared a describe");
