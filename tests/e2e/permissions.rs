@@ -813,6 +813,7 @@ fn service_template_writes_a_valid_configuration() {
         ("PostWhenClear", "false"),
         ("AdminUserIds", "U0123456789,W0123456789"),
         ("ResponderUserIds", "U0RESPOND1,U0RESPOND2"),
+        ("RouteByTag", "certwatch-channel"),
         ("AllowResendValidationEmail", "true"),
         ("SlackTeamId", "T0123456789"),
         ("SlackChannelIds", "C0123456789,G0123456789"),
@@ -831,6 +832,7 @@ fn service_template_writes_a_valid_configuration() {
         "G0123456789",
         "U0RESPOND2",
         "resend_validation_email: true",
+        "\"certwatch-channel\"",
     ] {
         assert!(shown.contains(expected), "{expected} not in:\n{shown}");
     }
