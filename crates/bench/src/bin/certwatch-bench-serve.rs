@@ -14,10 +14,21 @@
 //! store` to `scan finished` (the merge committed and the inventory swapped) while the clients
 //! keep asking the first scan's inventory. Every request's latency is measured at the client,
 //! from the first byte written to the last byte read, on a kept-alive loopback connection.
+//! The clients pause from the `/certs scan` to the merge's start (unless `--load-during-scan`):
+//! on a 2-core machine 50 of them would slow the scan itself many times over, and the scan is
+//! not what is measured. With `--think-ms` each client pauses between requests (an open-ish
+//! load spread over the pause) instead of asking again at once.
 //!
 //! The requests are put in four phases: idle (before the second scan), scanning (the second scan
 //! before its merge), merging (every request that overlaps the merge window, so one held up by
-//! the inventory swap at its end is in it) and after (the new inventory in force).
+//! the inventory swap at its end is in it) and after (the new inventory in force). Before the
+//! clients start, each kind of request is sent once alone: its latency is the cost of one answer
+//! with nothing else running.
+//!
+//! ```text
+//! cargo build --release
+//! cargo run --release -p certwatch-bench --bin certwatch-bench-serve -- --accounts 10000
+//! ```
 
 use anyhow::{bail, Context, Result};
 use certwatch_bench::process::{cpu_seconds, cpu_seconds_of_pid, peak_rss_kib_of, rss_kib_of};
@@ -29,7 +40,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// mimalloc, as the certwatch binary ships (the bench's own process: simulator and clients).
 #[cfg(feature = "mimalloc")]
@@ -81,6 +92,10 @@ struct Args {
     /// Seconds the clients keep running after the merge (the new inventory in force).
     #[arg(long, default_value_t = 10)]
     after_seconds: u64,
+    /// Keep the clients asking during the second scan too (by default they pause from the
+    /// `/certs scan` to the merge's start: on 2 cores they would slow the scan many times over).
+    #[arg(long)]
+    load_during_scan: bool,
     /// serve's `scan.max_concurrency`.
     #[arg(long, default_value_t = 256)]
     scan_concurrency: usize,
@@ -368,10 +383,35 @@ async fn measure(
             rss_kib_of(pid) as f64 / 1024.0
         );
         wait_ready(addr).await?;
+        // What each kind of request is answered (once, before the clients start).
+        let mut seen: Vec<&str> = Vec::new();
+        for ask in asks {
+            if seen.contains(&ask.kind) {
+                continue;
+            }
+            seen.push(ask.kind);
+            let t = Instant::now();
+            let (status, body) = post_command(addr, "UBENCH0999", &ask.text).await?;
+            if status != 200 {
+                bail!("`/certs {}` was answered {status}: {body}", ask.text);
+            }
+            let text = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["text"].as_str().map(str::to_owned))
+                .unwrap_or(body);
+            let text: String = text.chars().take(110).collect();
+            eprintln!(
+                "  /certs {:<48} {:>6.1} ms alone: {}",
+                ask.text,
+                t.elapsed().as_secs_f64() * 1000.0,
+                text.replace('\n', " ")
+            );
+        }
 
         // The clients, from now to the end.
         let epoch = Instant::now();
         let stop = Arc::new(AtomicBool::new(false));
+        let (asking, asking_rx) = watch::channel(true);
         let asks = Arc::new(asks.to_vec());
         let clients: Vec<_> = (0..args.clients)
             .map(|i| {
@@ -380,14 +420,23 @@ async fn measure(
                     addr.to_owned(),
                     asks.clone(),
                     stop.clone(),
+                    asking_rx.clone(),
                     epoch,
-                    Duration::from_millis(args.think_ms),
+                    (
+                        Duration::from_millis(args.think_ms),
+                        Duration::from_millis(args.think_ms * i as u64 / args.clients as u64),
+                    ),
                 ))
             })
             .collect();
         tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
 
-        // The second scan, as an admin asks for it.
+        // The second scan, as an admin asks for it; the clients pause during the scan itself
+        // (unless --load-during-scan), so that it is not slowed down by them, and ask again
+        // from the moment the merge starts.
+        if !args.load_during_scan {
+            asking.send_replace(false);
+        }
         let trigger = Instant::now();
         let (status, body) = post_command(addr, ADMIN, "scan").await?;
         if status != 200 || !body.contains("Scan started") {
@@ -395,6 +444,7 @@ async fn measure(
         }
         let cpu_trigger = cpu_seconds_of_pid(pid);
         let (m1, n1) = wait_merging(&mut events, timeout, log_path).await?;
+        asking.send_replace(true);
         let cpu_m1 = cpu_seconds_of_pid(pid);
         let rss_m1 = rss_kib_of(pid);
         eprintln!(
@@ -407,6 +457,7 @@ async fn measure(
         eprintln!("  second merge took {:.1} s", (f1 - m1).as_secs_f64());
         tokio::time::sleep(Duration::from_secs(args.after_seconds)).await;
         stop.store(true, Ordering::Relaxed);
+        asking.send_replace(true);
         let mut samples = Vec::new();
         let mut reconnects = 0;
         for c in clients {
@@ -629,14 +680,27 @@ async fn client(
     addr: String,
     asks: Arc<Vec<Ask>>,
     stop: Arc<AtomicBool>,
+    mut asking: watch::Receiver<bool>,
     epoch: Instant,
-    think: Duration,
+    (think, offset): (Duration, Duration),
 ) -> (Vec<Sample>, u64) {
     let mut samples = Vec::with_capacity(4096);
     let mut conn = Conn::default();
     let mut reconnects = 0;
     let mut n = index as u64;
+    // With a pause between requests, the clients start (and resume) spread over one pause,
+    // so the load is steady; in a closed loop they all start at once.
+    let mut fresh = true;
     while !stop.load(Ordering::Relaxed) {
+        if !*asking.borrow() {
+            let _ = asking.wait_for(|a| *a).await;
+            fresh = true;
+            continue;
+        }
+        if std::mem::take(&mut fresh) && !offset.is_zero() {
+            tokio::time::sleep(offset).await;
+            continue;
+        }
         // Each client walks the mix from its own offset, so every kind is always being asked.
         let ask = (n as usize) % asks.len();
         let user = format!("UBENCH{:04}", 1000 + index);
@@ -842,6 +906,9 @@ fn latencies(samples: &[&Sample]) -> Vec<f64> {
 }
 
 fn line_of(samples: &[&Sample], seconds: f64) -> String {
+    if samples.is_empty() {
+        return format!("{:>7} requests", 0);
+    }
     let l = latencies(samples);
     let errors = samples.iter().filter(|s| s.status != 200).count();
     format!(
