@@ -135,6 +135,12 @@ class Moto:
         request = urllib.request.Request(f"{self.url}/moto-api/recorder/{verb}", method="POST")
         urllib.request.urlopen(request, timeout=10).read()
 
+    def cpu_seconds(self):
+        """moto's CPU time so far (user + system), from /proc."""
+        with open(f"/proc/{self.process.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         """By its PID: SIGTERM, then SIGKILL if it lingers."""
         if self.process.poll() is None:
@@ -196,23 +202,44 @@ def aws_env(url):
     return env
 
 
+def machine_busy_seconds():
+    """CPU time the whole machine spent busy so far (every core, every process), from /proc."""
+    with open("/proc/stat") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def timed(moto, record, command, env, stdout_path, stderr_path, cwd=None):
-    """Runs `command`; its wall time in seconds, moto's requests by action, and the load."""
+    """Runs `command`: its wall time, moto's requests by action, the load, CPU seconds.
+
+    The command's CPU is that of it and every descendant it waited for (c7n-org's workers)."""
     if record:
         moto.recorder("stop-recording")
         moto.recorder("reset-recording")
         moto.recorder("start-recording")
     load_before = os.getloadavg()[0]
+    times, moto_cpu, busy = os.times(), moto.cpu_seconds(), machine_busy_seconds()
     with open(stdout_path, "w") as out, open(stderr_path, "w") as err:
         started = time.monotonic()
         finished = subprocess.run(command, env=env, stdout=out, stderr=err, cwd=cwd)
         wall = time.monotonic() - started
+    after = os.times()
+    cpu = {
+        "cpu_s": after.children_user + after.children_system
+        - times.children_user - times.children_system,
+        "moto_cpu_s": moto.cpu_seconds() - moto_cpu,
+    }
+    # What the rest of the machine (other users' builds and benchmarks) took meanwhile.
+    cpu["others_cpu_s"] = max(
+        0.0, machine_busy_seconds() - busy - cpu["cpu_s"] - cpu["moto_cpu_s"]
+    )
     if record:
         moto.recorder("stop-recording")
     if finished.returncode != 0:
         raise SystemExit(f"{command[0]} exited {finished.returncode}: see {stderr_path}")
     calls = read_recording(moto.recording) if record else Counter()
-    return wall, calls, load_before
+    return wall, calls, load_before, cpu
 
 
 def run_c7n(args, moto, workdir, name, expected):
@@ -233,7 +260,7 @@ def run_c7n(args, moto, workdir, name, expected):
         "--cache-period", "0",
         "--cache-path", cache,
     ]
-    wall, calls, load = timed(
+    wall, calls, load, cpu = timed(
         moto, args.record, command, env, out + ".stdout", out + ".log", cwd=workdir
     )
     found = 0
@@ -254,12 +281,13 @@ def run_c7n(args, moto, workdir, name, expected):
         "tool": "c7n-org",
         "wall_s": wall,
         "calls": dict(calls),
-        "api_calls": sum(calls.values()),
+        "api_calls": sum(calls.values()) if args.record else sum(own_stats.values()),
         "own_api_calls": sum(own_stats.values()),
         "own_calls_by_action": dict(own_stats),
         "certificates": found,
         "describes_saved": None,
         "load": load,
+        **cpu,
     }
 
 
@@ -269,7 +297,7 @@ def run_certwatch(args, moto, workdir, name, expected, store=None):
         command += ["--store", store]
     command += ["--format", "json"]
     report_path = os.path.join(workdir, name + ".json")
-    wall, calls, load = timed(
+    wall, calls, load, cpu = timed(
         moto, args.record, command, aws_env(moto.url), report_path, report_path + ".log"
     )
     with open(report_path) as f:
@@ -292,6 +320,7 @@ def run_certwatch(args, moto, workdir, name, expected, store=None):
         "scan_ms": stats.get("duration_ms"),
         "targets": stats.get("targets"),
         "load": load,
+        **cpu,
     }
 
 
@@ -299,7 +328,7 @@ def run_certwatch(args, moto, workdir, name, expected, store=None):
 # configuration files
 
 
-def write_inputs(workdir, manifest):
+def write_inputs(workdir, manifest, search):
     regions = manifest["regions"]
     role = manifest["member_role"]
     # c7n-org wants a role (or a profile) for every account: the management account assumes
@@ -323,7 +352,8 @@ def write_inputs(workdir, manifest):
             f'member_role_name = "{role}"\n'
             "[scan]\n"
             f"regions = [{', '.join(json.dumps(r) for r in regions)}]\n"
-            "[checks]\n"
+            + ("" if search else "search_certificates = false\n")
+            + "[checks]\n"
             "dns = false\n"
             "tls = false\n"
         )
@@ -352,28 +382,35 @@ def report(runs, certificates, record):
     kinds = ["c7n-org", "cold", "first", "repeat"]
     print()
     print(f"{'run':<10} {'round':>5} {'wall s':>8} {'API calls':>10} {'calls/cert':>10} "
-          f"{'own count':>9} {'describes saved':>15} {'certs':>6} {'load':>5}")
+          f"{'own count':>9} {'describes saved':>15} {'certs':>6} {'CPU s':>6} {'moto CPU':>8} "
+          f"{'others CPU':>10} {'load':>5}")
     for run in runs:
         print(
             f"{run['kind']:<10} {run['round']:>5} {run['wall_s']:>8.2f} {run['api_calls']:>10} "
             f"{run['api_calls'] / certificates:>10.3f} {run['own_api_calls']:>9} "
             f"{'—' if run['describes_saved'] is None else run['describes_saved']:>15} "
-            f"{run['certificates']:>6} {run['load']:>5.2f}"
+            f"{run['certificates']:>6} {run['cpu_s']:>6.2f} {run['moto_cpu_s']:>8.2f} "
+            f"{run['others_cpu_s']:>10.2f} "
+            f"{run['load']:>5.2f}"
         )
     timed_runs = [r for r in runs if r["round"] != "warm"]
     by_kind = {k: [r for r in timed_runs if r["kind"] == k] for k in kinds}
     print()
-    print("API calls: " + ("counted by moto's recorder" if record else "certwatch's own count "
-          "(--no-record: c7n's own api-stats, which leave out AssumeRole)") +
-          "; 'own count': the tool's count (certwatch stats.api_calls; c7n metadata api-stats)")
+    print("API calls: " + ("every request moto received (its recorder)" if record else
+          "the tools' own counts (--no-record; c7n's api-stats leave out its AssumeRole calls)") +
+          "; own count: certwatch's stats.api_calls, c7n's metadata.json api-stats; CPU s: the "
+          "tool and its children; others CPU: the rest of the machine meanwhile")
     print()
-    print(f"{'kind':<10} {'wall s':<32} {'API calls':<12} {'calls/cert':<12} describes saved")
+    print(f"{'kind':<10} {'wall s':<32} {'CPU s':<28} {'moto CPU s':<28} {'API calls':<12} "
+          f"{'calls/cert':<12} describes saved")
     for kind in kinds:
         rows = by_kind[kind]
         if not rows:
             continue
         print(
             f"{kind:<10} {spread([r['wall_s'] for r in rows]):<32} "
+            f"{spread([r['cpu_s'] for r in rows]):<28} "
+            f"{spread([r['moto_cpu_s'] for r in rows]):<28} "
             f"{spread([r['api_calls'] for r in rows]):<12} "
             f"{spread([round(r['api_calls'] / certificates, 3) for r in rows]):<12} "
             f"{spread([r['describes_saved'] for r in rows])}"
@@ -414,6 +451,10 @@ def main():
     parser.add_argument("--workdir", default=os.path.join(target_dir(), "bench-moto"))
     parser.add_argument("--c7n-parallel", type=int, default=None,
                         help="C7N_ORG_PARALLEL (c7n-org's default: 4 x CPUs processes)")
+    parser.add_argument("--no-search", dest="search", action="store_false",
+                        help="certwatch with scan.search_certificates = false (moto answers "
+                        "SearchCertificates with HTTP 500, which the SDK retries: 3 calls per "
+                        "target before the fallback to ListCertificates)")
     parser.add_argument("--no-warmup", dest="warmup", action="store_false")
     parser.add_argument("--no-record", dest="record", action="store_false",
                         help="do not record moto's requests (calls then from the tools' own counts)")
@@ -449,7 +490,8 @@ def main():
         log(f"seeded {len(manifest['members'])} members x {len(manifest['regions'])} regions, "
             f"{certificates} certificates {manifest['certificates_by_kind']} "
             f"in {time.monotonic() - started:.0f} s")
-        write_inputs(workdir, manifest)
+        write_inputs(workdir, manifest, args.search)
+        log(f"certwatch {args.certwatch}, scan.search_certificates = {str(args.search).lower()}")
 
         runs = []
 
@@ -471,7 +513,12 @@ def main():
 
         medians = report(runs, certificates, args.record)
         with open(os.path.join(workdir, "results.json"), "w") as f:
-            json.dump({"manifest": manifest, "runs": runs, "median_wall_s": medians}, f, indent=2)
+            json.dump(
+                {"manifest": manifest, "search_certificates": args.search, "runs": runs,
+                 "median_wall_s": medians},
+                f,
+                indent=2,
+            )
         print(f"\nresults: {os.path.join(workdir, 'results.json')}")
     finally:
         moto.stop()

@@ -32,6 +32,7 @@ import boto3
 from cryptography.hazmat.primitives.asymmetric import ec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # leave no __pycache__ in tests/moto
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "moto"))
 
 import seed_org  # noqa: E402  (tests/moto/seed_org.py)
