@@ -4,6 +4,9 @@ use crate::{classify, Policy};
 
 const DAY: Duration = Duration::hours(24);
 
+/// A change of the listing, named.
+type Change = (&'static str, fn(&mut CertificateFacts));
+
 /// `d` as DescribeCertificate returned it `hours` before [`now`].
 fn described(mut d: CertificateFacts, hours: i64) -> CertificateFacts {
     d.described = true;
@@ -66,7 +69,7 @@ fn a_marked_change_or_an_old_detail_is_described_again() {
     assert!(reusable_detail(&listed(&d), &cached, now(), DAY).is_some());
     assert!(reusable_detail(&searched(&d), &cached, now(), DAY).is_some());
 
-    let changes: Vec<(&str, fn(&mut CertificateFacts))> = vec![
+    let changes: Vec<Change> = vec![
         ("renewed or re-imported", |l| {
             l.not_after = l.not_after.map(|t| t + DAY * 395);
             l.not_before = l.not_before.map(|t| t + DAY * 395);
