@@ -1,3 +1,5 @@
-//! What the bench binaries share: measurements of their own process.
+//! What the bench binaries share: the generated organization's shape, and measurements of
+//! their own process.
 
+pub mod org;
 pub mod process;

@@ -32,10 +32,11 @@ use anyhow::{bail, Context, Result};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use aws_config::{BehaviorVersion, Region};
+use certwatch_bench::org::OrgArgs;
 use certwatch_bench::process::{cpu_seconds, peak_rss_kib};
 use certwatch_core::CertificateRecord;
 use certwatch_scanner::{Rates, RegionSelection, ScanConfig};
-use certwatch_sim::{Behaviour, GeneratorSpec, Latency, Quotas, Scenario};
+use certwatch_sim::{Behaviour, Latency, Quotas, Scenario};
 use clap::{Parser, Subcommand};
 use serde::{Deserialize, Serialize};
 use std::process::Stdio;
@@ -52,22 +53,8 @@ struct Args {
     /// Accounts in the organization, the management account included.
     #[arg(long, default_value_t = 1000)]
     accounts: usize,
-    /// Regions scanned in every account (the first N of the 17 enabled by default).
-    #[arg(long, default_value_t = 17)]
-    regions: usize,
-    /// Mean certificates in an occupied account-region.
-    #[arg(long, default_value_t = 5)]
-    certs_per_region: usize,
-    /// Percent of account-regions that hold certificates.
-    #[arg(long, default_value_t = 60)]
-    occupied_percent: u8,
-    /// Account-regions with `large_certs` certificates (paging, describe quota).
-    #[arg(long, default_value_t = 3)]
-    large_targets: usize,
-    #[arg(long, default_value_t = 1200)]
-    large_certs: usize,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    org: OrgArgs,
     /// Simulated server latency, log-normal: median and 99th percentile (ms).
     #[arg(long, default_value_t = 20.0)]
     latency_median_ms: f64,
@@ -209,30 +196,8 @@ fn main() -> Result<()> {
 }
 
 async fn parent(args: &Args) -> Result<()> {
-    let catalogue = certwatch_sim::region_catalogue::DEFAULT_ENABLED;
-    if args.regions == 0 || args.regions > catalogue.len() {
-        bail!("--regions must be 1..={}", catalogue.len());
-    }
-    // us-east-1 first: the scanner always scans it, so a smaller run keeps the count exact.
-    let mut regions: Vec<String> = vec!["us-east-1".to_owned()];
-    regions.extend(
-        catalogue
-            .iter()
-            .filter(|r| **r != "us-east-1")
-            .map(|r| (*r).to_owned()),
-    );
-    regions.truncate(args.regions);
-    let spec = GeneratorSpec {
-        members: args.accounts.saturating_sub(1),
-        regions: regions.clone(),
-        certificates_per_region: args.certs_per_region,
-        seed: args.seed,
-        denied_percent: 0,
-        suspended_percent: 0,
-        occupied_percent: args.occupied_percent,
-        large_targets: args.large_targets,
-        large_target_certificates: args.large_certs,
-    };
+    let spec = args.org.spec(args.accounts)?;
+    let regions = spec.regions.clone();
     let t = Instant::now();
     let scenario = Scenario::generate(&spec);
     let certificates: usize = scenario.accounts.iter().map(|a| a.certificates.len()).sum();
@@ -246,7 +211,7 @@ async fn parent(args: &Args) -> Result<()> {
             median_ms: args.latency_median_ms,
             p99_ms: args.latency_p99_ms,
         },
-        seed: args.seed,
+        seed: args.org.seed,
         faults: Vec::new(),
     };
     let server = certwatch_sim::serve_with(scenario, chrono::Utc::now(), behaviour)
@@ -255,9 +220,9 @@ async fn parent(args: &Args) -> Result<()> {
     eprintln!(
         "scenario: {} accounts × {} regions, {certificates} certificates ({} large targets of {}), built and served in {:.1} s",
         args.accounts,
-        args.regions,
-        args.large_targets,
-        args.large_certs,
+        args.org.regions,
+        args.org.large_targets,
+        args.org.large_certs,
         t.elapsed().as_secs_f64()
     );
 
@@ -307,7 +272,7 @@ async fn parent(args: &Args) -> Result<()> {
 
     println!(
         "certwatch-bench: {} accounts × {} regions, seed {}",
-        args.accounts, args.regions, args.seed
+        args.accounts, args.org.regions, args.org.seed
     );
     println!(
         "  scenario              {certificates} certificates; latency median {} ms, p99 {} ms; quotas enforced (burst {} s)",

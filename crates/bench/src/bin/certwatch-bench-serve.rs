@@ -31,8 +31,9 @@
 //! ```
 
 use anyhow::{bail, Context, Result};
+use certwatch_bench::org::OrgArgs;
 use certwatch_bench::process::{cpu_seconds, cpu_seconds_of_pid, peak_rss_kib_of, rss_kib_of};
-use certwatch_sim::{Behaviour, GeneratorSpec, Scenario};
+use certwatch_sim::{Behaviour, Scenario};
 use clap::Parser;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -64,22 +65,8 @@ struct Args {
     /// Accounts in the organization, the management account included.
     #[arg(long, default_value_t = 10_000)]
     accounts: usize,
-    /// Regions scanned in every account (the first N of the 17 enabled by default).
-    #[arg(long, default_value_t = 17)]
-    regions: usize,
-    /// Mean certificates in an occupied account-region.
-    #[arg(long, default_value_t = 5)]
-    certs_per_region: usize,
-    /// Percent of account-regions that hold certificates.
-    #[arg(long, default_value_t = 60)]
-    occupied_percent: u8,
-    /// Account-regions with `large_certs` certificates.
-    #[arg(long, default_value_t = 3)]
-    large_targets: usize,
-    #[arg(long, default_value_t = 1200)]
-    large_certs: usize,
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    #[command(flatten)]
+    org: OrgArgs,
     /// Concurrent clients, each in a closed loop over its own kept-alive connection.
     #[arg(long, default_value_t = 50)]
     clients: usize,
@@ -170,35 +157,14 @@ async fn run(args: &Args) -> Result<()> {
             certwatch.display()
         );
     }
-    let catalogue = certwatch_sim::region_catalogue::DEFAULT_ENABLED;
-    if args.regions == 0 || args.regions > catalogue.len() {
-        bail!("--regions must be 1..={}", catalogue.len());
-    }
     if args.accounts < 2 || args.clients == 0 {
         bail!("--accounts must be at least 2 and --clients at least 1");
     }
-    let mut regions: Vec<String> = vec!["us-east-1".to_owned()];
-    regions.extend(
-        catalogue
-            .iter()
-            .filter(|r| **r != "us-east-1")
-            .map(|r| (*r).to_owned()),
-    );
-    regions.truncate(args.regions);
 
     // The organization, served without quotas or latency.
     let t = Instant::now();
-    let spec = GeneratorSpec {
-        members: args.accounts - 1,
-        regions: regions.clone(),
-        certificates_per_region: args.certs_per_region,
-        seed: args.seed,
-        denied_percent: 0,
-        suspended_percent: 0,
-        occupied_percent: args.occupied_percent,
-        large_targets: args.large_targets,
-        large_target_certificates: args.large_certs,
-    };
+    let spec = args.org.spec(args.accounts)?;
+    let regions = spec.regions.clone();
     let scenario = Scenario::generate(&spec);
     let certificates: usize = scenario.accounts.iter().map(|a| a.certificates.len()).sum();
     let asks = asks(&scenario);
@@ -208,7 +174,7 @@ async fn run(args: &Args) -> Result<()> {
     eprintln!(
         "scenario: {} accounts × {} regions, {certificates} certificates, built and served in {:.1} s (no quotas, no latency)",
         args.accounts,
-        args.regions,
+        args.org.regions,
         t.elapsed().as_secs_f64()
     );
 
@@ -929,8 +895,8 @@ impl Report<'_> {
         println!(
             "certwatch-bench-serve: {} accounts × {} regions, seed {}, {} clients{}",
             a.accounts,
-            a.regions,
-            a.seed,
+            a.org.regions,
+            a.org.seed,
             a.clients,
             if a.think_ms > 0 {
                 format!(" (each pausing {} ms between requests)", a.think_ms)
