@@ -63,38 +63,6 @@ def create_members(org, count):
     return [a for a in accounts if a["Name"] in names]
 
 
-def serve_two(target, arns):
-    """One ALB per target with one HTTPS listener per certificate (443, 8443, ...)."""
-    ec2 = target.client("ec2")
-    elb = target.client("elbv2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnets = [
-        ec2.create_subnet(
-            VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=target.region + zone
-        )["Subnet"]["SubnetId"]
-        for i, zone in enumerate("ab")
-    ]
-    name = f"{target.account_name}-web"
-    lb = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application")[
-        "LoadBalancers"
-    ][0]["LoadBalancerArn"]
-    group = elb.create_target_group(
-        Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    listeners = []
-    for port, arn in zip([443, 8443, 9443], arns):
-        listeners.append(
-            elb.create_listener(
-                LoadBalancerArn=lb,
-                Protocol="HTTPS",
-                Port=port,
-                Certificates=[{"CertificateArn": arn}],
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-            )["Listeners"][0]["ListenerArn"]
-        )
-    return listeners
-
-
 def seed_target(target):
     in_use = []
     for what in ["api", "www"]:
@@ -102,7 +70,7 @@ def seed_target(target):
         # Moves the request to ISSUED (MOTO_ACM_VALIDATION_WAIT=0) before a listener serves it.
         target.acm.describe_certificate(CertificateArn=arn)
         in_use.append((arn, domain))
-    listeners = serve_two(target, [arn for arn, _ in in_use])
+    listeners = target.serve([arn for arn, _ in in_use])
     for (arn, domain), listener in zip(in_use, listeners):
         target.record("dns-in-use", arn, domain, listener)
     arn, domain = target.request_dns("unused")

@@ -107,6 +107,11 @@ class Target:
 
     def put_in_use(self, arn):
         """Serve `arn` from an HTTPS listener of a new ALB; returns the listener ARN."""
+        return self.serve([arn])[0]
+
+    def serve(self, arns):
+        """Serve each of `arns` from its own HTTPS listener (443, 8443, 9443, ...) of one new
+        ALB; returns the listener ARNs in that order."""
         ec2 = self.client("ec2")
         elb = self.client("elbv2")
         vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -123,14 +128,17 @@ class Target:
         group = elb.create_target_group(
             Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip"
         )["TargetGroups"][0]["TargetGroupArn"]
-        return elb.create_listener(
-            LoadBalancerArn=lb,
-            Protocol="HTTPS",
-            Port=443,
-            Certificates=[{"CertificateArn": arn}],
-            DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-        )["Listeners"][0]["ListenerArn"]
-
+        ports = [443] + [8443 + 1000 * i for i in range(len(arns) - 1)]
+        return [
+            elb.create_listener(
+                LoadBalancerArn=lb,
+                Protocol="HTTPS",
+                Port=port,
+                Certificates=[{"CertificateArn": arn}],
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+            )["Listeners"][0]["ListenerArn"]
+            for port, arn in zip(ports, arns)
+        ]
 
 def self_signed(domain, key, not_after):
     """A PEM certificate for `domain` valid from yesterday until `not_after`, and its PEM key."""
