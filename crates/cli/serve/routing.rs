@@ -10,15 +10,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 /// The routes and, for the inventory in force, each account's channel.
 pub struct Routing {
     routes: Routes,
-    /// Account id → channel, for the inventory in force.
-    channels: RwLock<Arc<BTreeMap<String, String>>>,
+    assigned: RwLock<Arc<Assigned>>,
+}
+
+/// Where the accounts of one inventory go: computed once per scan, read by every command.
+#[derive(Default)]
+struct Assigned {
+    /// Account id → channel.
+    channels: BTreeMap<String, String>,
+    /// Every channel that gets a digest: the default one (when there is one), and each channel
+    /// some account is routed to.
+    destinations: BTreeSet<String>,
 }
 
 impl Routing {
     pub fn new(routes: Routes, inventory: &Inventory) -> Routing {
         let routing = Routing {
             routes,
-            channels: RwLock::default(),
+            assigned: RwLock::default(),
         };
         routing.update(inventory);
         routing
@@ -36,14 +45,20 @@ impl Routing {
         } else {
             BTreeMap::new()
         };
+        let mut destinations: BTreeSet<String> = channels.values().cloned().collect();
+        destinations.insert(self.routes.default_channel.clone());
+        destinations.retain(|c| !c.is_empty());
         *self
-            .channels
+            .assigned
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Arc::new(channels);
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(Assigned {
+            channels,
+            destinations,
+        });
     }
 
-    fn channels(&self) -> Arc<BTreeMap<String, String>> {
-        self.channels
+    fn assigned(&self) -> Arc<Assigned> {
+        self.assigned
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -61,18 +76,13 @@ impl Routing {
     pub fn is_routed_channel(&self, channel: &str) -> bool {
         self.is_routing()
             && channel != self.routes.default_channel
-            && self.channels().values().any(|c| c == channel)
+            && self.assigned().destinations.contains(channel)
     }
 
     /// Every channel that gets a digest: the default one (when there is one), and each channel
     /// some account is routed to.
     pub fn destinations(&self) -> BTreeSet<String> {
-        let mut all: BTreeSet<String> = self.channels().values().cloned().collect();
-        if !self.routes.default_channel.is_empty() {
-            all.insert(self.routes.default_channel.clone());
-        }
-        all.retain(|c| !c.is_empty());
-        all
+        self.assigned().destinations.clone()
     }
 
     /// The part of `inventory` that `channel` is about: the accounts routed there (for the
@@ -81,9 +91,10 @@ impl Routing {
         if !self.is_routing() {
             return inventory.clone();
         }
-        let channels = self.channels();
+        let assigned = self.assigned();
+        let channels = &assigned.channels;
         Arc::new(routes::scope(inventory, |id| {
-            self.channel_of(&channels, id) == channel
+            self.channel_of(channels, id) == channel
         }))
     }
 
@@ -104,7 +115,8 @@ impl Routing {
     /// takes what goes to the default channel.
     pub fn split(&self, changes: &Changes, unrouted: &str) -> BTreeMap<String, Changes> {
         let mut split: BTreeMap<String, Changes> = BTreeMap::new();
-        let channels = self.channels();
+        let assigned = self.assigned();
+        let channels = &assigned.channels;
         for change in &changes.changes {
             let channel = match channels.get(&change.account_id) {
                 Some(c) if self.is_routing() && *c != self.routes.default_channel => c.as_str(),
