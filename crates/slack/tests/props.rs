@@ -580,12 +580,12 @@ proptest! {
     fn a_stale_timestamp_fails(
         secret in vec(any::<u8>(), 1..40),
         body in vec(any::<u8>(), 0..64),
-        now in 0..(1i64 << 40),
+        // Every skew fits before `now`, so no case is rejected.
+        now in (1i64 << 39)..(1i64 << 40),
         skew in (MAX_SKEW_SECONDS + 1)..(1u64 << 39),
         future in any::<bool>(),
     ) {
         let sent = if future { now + skew as i64 } else { now - skew as i64 };
-        prop_assume!(sent >= 0);
         let timestamp = sent.to_string();
         let signature = sign(&secret, &timestamp, &body);
         prop_assert_eq!(
