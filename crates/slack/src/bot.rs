@@ -13,10 +13,11 @@ mod clicks;
 
 pub use clicks::{click, submit, Click};
 
+use crate::index::Prepared;
 use crate::command::{parse, Command};
 use crate::decide::{self, Ask, Decide, Found, Wanted};
 use crate::render::{self, Reply};
-use certwatch_core::{Inventory, Stats};
+use certwatch_core::Stats;
 use chrono::{DateTime, Utc};
 
 /// Where and by whom commands are answered (the `[slack]` config).
@@ -131,7 +132,7 @@ pub(crate) fn gate_at(access: &Access, team_id: &str, channel_id: &str) -> Resul
 pub fn answer(
     access: &Access,
     cmd: &Incoming,
-    inventory: &Inventory,
+    inventory: &Prepared,
     scan_running: bool,
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
@@ -284,7 +285,7 @@ pub(super) mod tests {
         answer(
             &access(),
             cmd,
-            &Inventory::empty(),
+            &Prepared::from(certwatch_core::Inventory::empty()),
             false,
             DateTime::UNIX_EPOCH,
         )
@@ -335,7 +336,7 @@ pub(super) mod tests {
         answer(
             &access(),
             &cmd("T1", "C1", user, text),
-            &fixture.inventory,
+            &fixture.prepared(),
             false,
             fixture.now,
         )
@@ -361,7 +362,7 @@ pub(super) mod tests {
                 answer(
                     &access(),
                     &cmd("T1", "C9", "URESP", &text),
-                    &fixture.inventory,
+                    &fixture.prepared(),
                     false,
                     fixture.now
                 ),

@@ -7,11 +7,12 @@
 //! day not in the future is refused), and never past the certificate's NotAfter
 //! ([`Decision::snooze_until`]); a certificate already past its NotAfter cannot be snoozed.
 
+use crate::index::Prepared;
 use crate::command::{Until, MAX_REASON_CHARS};
 use crate::mrkdwn::{code, day, plain_date};
 use crate::render::Reply;
 use certwatch_core::{
-    AuditAction, AuditEntry, CertificateRecord, Decision, DecisionKind, Inventory, Visibility,
+    AuditAction, AuditEntry, CertificateRecord, Decision, DecisionKind, Visibility,
 };
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
@@ -79,7 +80,7 @@ pub struct Ask<'a> {
 }
 
 /// Checks `ask` against `inv` at `now`: what to write, or the reply saying why nothing is.
-pub fn decide(inv: &Inventory, ask: &Ask<'_>, now: DateTime<Utc>) -> Result<Decide, Reply> {
+pub fn decide(inv: &Prepared, ask: &Ask<'_>, now: DateTime<Utc>) -> Result<Decide, Reply> {
     let reason = ask.reason.trim();
     let (arn, domain, record) = match find(inv, ask.target) {
         Found::One(record) => (
@@ -211,21 +212,14 @@ pub(crate) enum Found<'a> {
 }
 
 /// The certificate whose ARN or id is `target` (case-insensitive, like `/certs show`).
-pub(crate) fn find<'a>(inv: &'a Inventory, target: &str) -> Found<'a> {
+pub(crate) fn find<'a>(inv: &'a Prepared, target: &'a str) -> Found<'a> {
     let target = target.trim();
-    let mut found = inv.report.certificates.iter().filter(|r| {
-        r.facts.arn.eq_ignore_ascii_case(target) || r.facts.id().eq_ignore_ascii_case(target)
-    });
+    let mut found = inv.with_arn_or_id(target);
     match (found.next(), found.count()) {
         (None, _) => Found::None,
         // An exact ARN wins over ids that happen to match too.
         (Some(first), 0) => Found::One(first),
-        (Some(_), more) => match inv
-            .report
-            .certificates
-            .iter()
-            .find(|r| r.facts.arn == target)
-        {
+        (Some(_), more) => match inv.with_arn_or_id(target).find(|r| r.facts.arn == target) {
             Some(exact) => Found::One(exact),
             None => Found::Several(more + 1),
         },
@@ -253,7 +247,7 @@ mod tests {
             channel: "C1",
             public: false,
         };
-        decide(&fixture.inventory, &ask, fixture.now)
+        decide(&fixture.prepared(), &ask, fixture.now)
     }
 
     fn date(text: &str) -> Until {
@@ -398,7 +392,7 @@ mod tests {
 
     #[test]
     fn targets_resolve_by_arn_or_id_case_insensitively() {
-        let inv = fixtures::small().inventory;
+        let inv = fixtures::small().prepared();
         let arn = format!("arn:aws:acm:us-east-1:222222222222:certificate/{PAY}");
         for target in [PAY, &PAY.to_uppercase(), &arn, &format!(" {arn} ")] {
             assert!(
@@ -407,10 +401,11 @@ mod tests {
             );
         }
         assert!(matches!(find(&inv, "5eed"), Found::None));
-        let mut twice = inv.clone();
+        let mut twice = fixtures::small().inventory;
         let mut copy = twice.report.certificates[0].clone();
         copy.facts.arn = format!("arn:aws:acm:eu-west-1:222222222222:certificate/{PAY}");
         twice.report.certificates.push(copy);
+        let twice = Prepared::from(twice);
         assert!(matches!(find(&twice, PAY), Found::Several(2)));
         assert!(matches!(find(&twice, &arn), Found::One(r) if r.facts.arn == arn));
     }

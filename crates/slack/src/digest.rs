@@ -514,7 +514,7 @@ mod tests {
             "failures",
         ] {
             let request = crate::parse(command).expect(command);
-            let reply = crate::reply(&request, &inv, true, now);
+            let reply = crate::reply(&request, &crate::Prepared::from(inv.clone()), true, now);
             check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{command}: {e}"));
         }
     }

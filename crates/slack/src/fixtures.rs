@@ -22,6 +22,13 @@ pub struct Fixture {
     pub now: DateTime<Utc>,
 }
 
+impl Fixture {
+    /// The inventory with its index, as `serve` holds it.
+    pub fn prepared(&self) -> crate::Prepared {
+        crate::Prepared::from(self.inventory.clone())
+    }
+}
+
 pub fn at(text: &str) -> DateTime<Utc> {
     text.parse().expect("a fixture time")
 }

@@ -7,7 +7,8 @@
 //! next scan says so ([`CertificateRecord::urgency_at`]). Lists are in core's order
 //! ([`certwatch_core::order`]).
 
-use certwatch_core::{CertificateRecord, Code, Decision, Finding, Inventory, Urgency, Visibility};
+use crate::index::Prepared;
+use certwatch_core::{CertificateRecord, Decision, Finding, Inventory, Urgency, Visibility};
 use chrono::{DateTime, Utc};
 
 /// One certificate as seen at `now`.
@@ -16,8 +17,6 @@ pub(crate) struct Entry<'a> {
     pub record: &'a CertificateRecord,
     /// When it is seen.
     pub now: DateTime<Utc>,
-    /// Whole days to NotAfter at `now`; `None` without a NotAfter.
-    pub days: Option<i64>,
     /// The worst finding's urgency, raised to `expired` once the certificate has expired;
     /// `None`: the certificate renews by itself.
     pub urgency: Option<Urgency>,
@@ -36,7 +35,6 @@ impl<'a> Entry<'a> {
         Entry {
             record,
             now,
-            days: record.facts.days_to_expiry(now),
             urgency: record.urgency_at(now),
             last_seen,
             decision: None,
@@ -64,14 +62,9 @@ impl<'a> Entry<'a> {
     /// The finding to show: the first of the most urgent ones (core lists findings most urgent
     /// first, in rule order at equal urgency).
     pub fn worst(&self) -> Option<&'a Finding> {
-        let worst = self.record.worst_urgency()?;
-        self.record.findings.iter().find(|f| f.urgency == worst)
+        worst_finding(self.record)
     }
 
-    /// The finding with `code`, if the certificate has it.
-    pub fn finding(&self, code: &Code) -> Option<&'a Finding> {
-        self.record.findings.iter().find(|f| f.code == *code)
-    }
 
     /// Expired, urgent or action: what the digest lists.
     pub fn needs_action(&self) -> bool {
@@ -79,29 +72,48 @@ impl<'a> Entry<'a> {
     }
 }
 
+/// The finding a list shows for a certificate: the first of its most urgent ones (core lists
+/// findings most urgent first, in rule order at equal urgency).
+pub(crate) fn worst_finding(record: &CertificateRecord) -> Option<&Finding> {
+    let worst = record.worst_urgency()?;
+    record.findings.iter().find(|f| f.urgency == worst)
+}
+
+/// One certificate of `inv` at `now`, with when it was last seen and its decision.
+pub(crate) fn entry<'a>(
+    inv: &'a Inventory,
+    record: &'a CertificateRecord,
+    now: DateTime<Utc>,
+) -> Entry<'a> {
+    Entry::new(record, now, inv.last_seen(&record.facts.arn))
+        .with_decision(inv.decisions.get(&record.facts.arn))
+}
+
 /// Every certificate of `inv` at `now`, in the inventory's order.
 pub(crate) fn entries(inv: &Inventory, now: DateTime<Utc>) -> Vec<Entry<'_>> {
     inv.report
         .certificates
         .iter()
-        .map(|record| {
-            Entry::new(record, now, inv.last_seen(&record.facts.arn))
-                .with_decision(inv.decisions.get(&record.facts.arn))
-        })
+        .map(|record| entry(inv, record, now))
         .collect()
 }
 
-/// The account ids matching `query`: an exact id, or a name compared case-insensitively
-/// (names are not unique in an organization, so several may match).
-pub(crate) fn find_accounts<'a>(inv: &'a Inventory, query: &str) -> Vec<(&'a str, &'a str)> {
+/// The accounts matching `query`, (id, name): an exact id, or a name compared
+/// case-insensitively (names are not unique in an organization, so several may match), in id
+/// order.
+pub(crate) fn find_accounts<'a>(inv: &'a Prepared, query: &str) -> Vec<(&'a str, &'a str)> {
     let query = query.trim();
-    let accounts = inv.accounts();
+    let accounts = &inv.index().accounts;
     if let Some((id, name)) = accounts.get_key_value(query) {
         return vec![(id, name)];
     }
-    accounts
+    inv.index()
+        .account_names
+        .get(&query.to_lowercase())
         .into_iter()
-        .filter(|(_, name)| name.to_lowercase() == query.to_lowercase())
+        .flatten()
+        .filter_map(|id| accounts.get_key_value(id.as_str()))
+        .map(|(id, name)| (id.as_str(), name.as_str()))
         .collect()
 }
 

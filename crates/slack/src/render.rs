@@ -14,10 +14,13 @@ pub use history::show_with_history;
 
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::command::{Command, ParseError, Request, SLASH, SUBCOMMANDS};
-use crate::inventory::{covers, entries, find_accounts, Entry};
+use crate::index::{commonest, slot, CodeList, Prepared};
+use crate::inventory::{covers, entry, find_accounts, Entry};
 use crate::mrkdwn::{self, code, escape, plural};
-use certwatch_core::order::{most_urgent_first, soonest_first};
-use certwatch_core::{CertificateFacts, Code, DomainValidation, Finding, Inventory, Urgency};
+use certwatch_core::order::most_urgent_first;
+use certwatch_core::{
+    CertificateFacts, CertificateRecord, Code, DomainValidation, Finding, Inventory, Urgency,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -78,7 +81,7 @@ impl Reply {
 /// anyway, this fails closed: "already running" when one is, otherwise "not allowed". So do
 /// snooze, ack and unsnooze, which `bot` turns into a `Decide` for the runtime to write:
 /// handed one, this answers [`not_responder`] and nothing is written.
-pub fn reply(request: &Request, inv: &Inventory, scan_running: bool, now: DateTime<Utc>) -> Reply {
+pub fn reply(request: &Request, inv: &Prepared, scan_running: bool, now: DateTime<Utc>) -> Reply {
     let status = scan_status(inv, scan_running);
     let (text, blocks) = match &request.command {
         Command::Summary => summary(inv, now, &status),
@@ -136,6 +139,7 @@ pub fn scan_already_running() -> Reply {
 }
 
 /// A certificate in a list, with the finding to show for it.
+#[derive(Clone, Copy)]
 struct Item<'a> {
     entry: Entry<'a>,
     finding: Option<&'a Finding>,
@@ -163,22 +167,24 @@ pub(crate) fn scan_status(inv: &Inventory, scan_running: bool) -> String {
 }
 
 /// A header, an intro, one section per item while they fit, then `after`. When not every item
-/// fits, a note says how many more there are and how to narrow the query (`narrow` looks at the
-/// items left out).
-fn listing(
+/// fits, a note says how many more there are and how to narrow the query (`narrow` is told how
+/// many were shown and looks at the rest). `items` yields the `total` items in order and is
+/// read only as far as the message holds: a long list costs what is shown, not its length.
+fn listing<'a>(
     title: &str,
     intro: Vec<String>,
-    items: &[Item<'_>],
+    total: usize,
+    items: impl Iterator<Item = Item<'a>>,
     empty: &str,
     after: Vec<Value>,
-    narrow: fn(&[Item<'_>]) -> String,
+    narrow: impl FnOnce(usize) -> String,
 ) -> Vec<Value> {
     let mut page = Page::new();
     page.push(blocks::header(title));
     if !intro.is_empty() {
         page.push(blocks::context(&intro));
     }
-    if items.is_empty() {
+    if total == 0 {
         page.push(blocks::section(empty));
     }
     let reserve_blocks = after.len() + 1;
@@ -196,11 +202,11 @@ fn listing(
         shortened |= cut;
     }
     let mut notes = Vec::new();
-    if shown < items.len() {
+    if shown < total {
         notes.push(format!(
             "… and {} more: narrow the query, e.g. {}",
-            items.len() - shown,
-            narrow(&items[shown..])
+            total - shown,
+            narrow(shown)
         ));
     }
     if shortened {
@@ -222,43 +228,53 @@ fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
         let entry = counts.entry(value).or_insert((0, position));
         entry.0 += 1;
     }
-    counts
-        .into_iter()
-        .max_by_key(|(_, (count, first))| (*count, std::cmp::Reverse(*first)))
-        .map(|(value, _)| value)
+    commonest(
+        counts
+            .into_iter()
+            .map(|(value, (count, first))| (value, count, first)),
+    )
 }
 
-/// Narrow by the commonest finding code among what is left out.
-fn narrow_by_code(rest: &[Item<'_>]) -> String {
-    match most_common(
-        rest.iter()
-            .filter_map(|i| i.finding)
-            .map(|f| f.code.as_str()),
-    ) {
+/// "narrow the query, e.g. `/certs code X`", or `/certs expiring 7` without a code.
+fn code_hint(code: Option<&str>) -> String {
+    match code {
         Some(code) => format!("`{SLASH} code {code}`"),
         None => format!("`{SLASH} expiring 7`"),
     }
 }
 
-/// Narrow by the commonest account among what is left out.
-fn narrow_by_account(rest: &[Item<'_>]) -> String {
-    match most_common(rest.iter().map(|i| i.entry.record.account_name.as_str())) {
+/// "narrow the query, e.g. `/certs account NAME`", or `/certs expiring 7` without one.
+fn account_hint(name: Option<&str>) -> String {
+    match name {
         Some(name) => code(&format!("{SLASH} account {name}")),
         None => format!("`{SLASH} expiring 7`"),
     }
 }
 
-fn summary(inv: &Inventory, now: DateTime<Utc>, status: &str) -> (String, Vec<Value>) {
-    let entries = entries(inv, now);
-    let count = |urgency: Option<Urgency>| entries.iter().filter(|e| e.urgency == urgency).count();
-    let accounts: BTreeSet<&str> = entries
-        .iter()
-        .map(|e| e.record.facts.account_id.as_str())
-        .collect();
+/// Narrow by the commonest finding code among what is left out.
+fn narrow_by_code(rest: &[Item<'_>]) -> String {
+    code_hint(most_common(
+        rest.iter()
+            .filter_map(|i| i.finding)
+            .map(|f| f.code.as_str()),
+    ))
+}
+
+/// Narrow by the commonest account among what is left out.
+fn narrow_by_account(rest: &[Item<'_>]) -> String {
+    account_hint(most_common(
+        rest.iter().map(|i| i.entry.record.account_name.as_str()),
+    ))
+}
+
+fn summary(inv: &Prepared, now: DateTime<Utc>, status: &str) -> (String, Vec<Value>) {
+    let index = inv.index();
+    let counts = index.urgency_counts(&inv.report.certificates, now);
+    let count = |urgency: Option<Urgency>| counts[slot(urgency)];
     let title = format!(
         "ACM certificates: {} in {}",
-        entries.len(),
-        plural(accounts.len(), "account", "accounts")
+        inv.report.certificates.len(),
+        plural(index.summary.accounts, "account", "accounts")
     );
     let urgencies = [
         ("Expired", Some(Urgency::Expired)),
@@ -273,15 +289,7 @@ fn summary(inv: &Inventory, now: DateTime<Utc>, status: &str) -> (String, Vec<Va
         .collect();
     // Every code present, known ones in declaration order, then codes this version does not
     // know (from a newer certwatch's store), as they are.
-    let mut by_code: std::collections::BTreeMap<&Code, usize> = Default::default();
-    for entry in &entries {
-        let mut codes: Vec<&Code> = entry.record.findings.iter().map(|f| &f.code).collect();
-        codes.dedup();
-        for code in codes {
-            *by_code.entry(code).or_default() += 1;
-        }
-    }
-    let by_code: Vec<(&Code, usize)> = by_code.into_iter().collect();
+    let by_code: Vec<(&Code, usize)> = index.summary.codes.iter().map(|(c, n)| (c, *n)).collect();
     let codes = if by_code.is_empty() {
         "*By finding*\nNo findings: every certificate renews by itself.".to_owned()
     } else {
@@ -310,7 +318,7 @@ fn summary(inv: &Inventory, now: DateTime<Utc>, status: &str) -> (String, Vec<Va
             plural(undescribed, "certificate", "certificates")
         ));
     }
-    let stale = entries.iter().filter(|e| e.last_seen.is_some()).count();
+    let stale = index.summary.stale;
     if stale > 0 {
         status.push(format!(
             "{} kept from an earlier scan (their target failed)",
@@ -375,19 +383,19 @@ fn help() -> (String, Vec<Value>) {
     (format!("/certs subcommands: {}", names.join(", ")), blocks)
 }
 
-fn expiring(inv: &Inventory, now: DateTime<Utc>, status: &str, days: u32) -> (String, Vec<Value>) {
-    let mut entries: Vec<Entry<'_>> = entries(inv, now)
-        .into_iter()
-        .filter(|e| {
-            e.urgency == Some(Urgency::Expired) || e.days.is_some_and(|d| d <= i64::from(days))
-        })
-        .collect();
-    entries.sort_by_key(|e| soonest_first(e.record));
-    let items: Vec<Item<'_>> = entries.into_iter().map(Item::worst).collect();
+/// `/certs expiring N`: the certificates expired at `now` or within N days, soonest first
+/// (the index's [`Expiring`](crate::index::Expiring)).
+fn expiring(inv: &Prepared, now: DateTime<Utc>, status: &str, days: u32) -> (String, Vec<Value>) {
+    let records = &inv.report.certificates;
+    let list = inv.index().expiring(records, now, days);
+    let total = list.len();
+    let items = list
+        .records()
+        .map(|r| Item::worst(entry(inv, inv.record(r), now)));
     let title = format!(
         "Expiring within {}: {}",
         plural(days as usize, "day", "days"),
-        plural(items.len(), "certificate", "certificates")
+        plural(total, "certificate", "certificates")
     );
     let intro = vec![
         "Expired or expiring, soonest first".to_owned(),
@@ -397,15 +405,17 @@ fn expiring(inv: &Inventory, now: DateTime<Utc>, status: &str, days: u32) -> (St
         "No certificate expires within {}, and none has expired.",
         plural(days as usize, "day", "days")
     );
-    let blocks = listing(&title, intro, &items, &empty, Vec::new(), narrow_by_code);
+    let narrow = |shown: usize| code_hint(list.commonest_code(records, shown).map(Code::as_str));
+    let blocks = listing(&title, intro, total, items, &empty, Vec::new(), narrow);
     (title, blocks)
 }
 
-fn account(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
+fn account(inv: &Prepared, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
     let matches = find_accounts(inv, query);
     let Some((first_id, first_name)) = matches.first().copied() else {
         let known: Vec<String> = inv
-            .accounts()
+            .index()
+            .accounts
             .iter()
             .map(|(id, name)| format!("{} ({})", escape(name), escape(id)))
             .collect();
@@ -429,9 +439,14 @@ fn account(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (S
     } else {
         format!("{} accounts named {first_name}", matches.len())
     };
-    let entries: Vec<Entry<'_>> = entries(inv, now)
+    let mut records: Vec<u32> = ids
+        .iter()
+        .flat_map(|id| inv.index().of_account(&inv.report.certificates, id))
+        .collect();
+    records.sort_unstable();
+    let entries: Vec<Entry<'_>> = records
         .into_iter()
-        .filter(|e| ids.contains(e.record.facts.account_id.as_str()))
+        .map(|r| entry(inv, inv.record(r), now))
         .collect();
     let (mut needing, mut healthy): (Vec<Entry<'_>>, Vec<Entry<'_>>) =
         entries.iter().copied().partition(|e| e.urgency.is_some());
@@ -497,26 +512,41 @@ fn account(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (S
     } else {
         "No findings: every certificate of this account renews by itself."
     };
-    let blocks = listing(&title, intro, &items, empty, after, narrow_by_code);
+    let blocks = listing(
+        &title,
+        intro,
+        items.len(),
+        items.iter().copied(),
+        empty,
+        after,
+        |shown| narrow_by_code(&items[shown..]),
+    );
     (escape(&title), blocks)
 }
 
-fn domain(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
-    let query = query.trim();
-    let entries = entries(inv, now);
-    let names = |e: &Entry<'_>| {
-        let facts = &e.record.facts;
-        facts
-            .domain_name
-            .clone()
-            .into_iter()
-            .chain(facts.subject_alternative_names.iter().cloned())
-            .collect::<Vec<String>>()
-    };
-    let mut matching: Vec<Entry<'_>> = entries
+/// Every domain name and SAN of a certificate.
+fn names(record: &CertificateRecord) -> impl Iterator<Item = &String> {
+    let facts = &record.facts;
+    facts
+        .domain_name
         .iter()
-        .filter(|e| names(e).iter().any(|n| covers(n, query)))
-        .copied()
+        .chain(&facts.subject_alternative_names)
+}
+
+fn domain(inv: &Prepared, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
+    let query = query.trim();
+    // A name covers the query when it is the query, or the wildcard of the query's parent.
+    let mut candidates: Vec<u32> = inv.index().named(query).collect();
+    if let Some((_, parent)) = query.split_once('.') {
+        candidates.extend(inv.index().named(&format!("*.{parent}")));
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
+    let mut matching: Vec<Entry<'_>> = candidates
+        .into_iter()
+        .map(|r| inv.record(r))
+        .filter(|record| names(record).any(|n| covers(n, query)))
+        .map(|record| entry(inv, record, now))
         .collect();
     matching.sort_by_key(|e| most_urgent_first(e.record, e.urgency));
     let items: Vec<Item<'_>> = matching.into_iter().map(Item::worst).collect();
@@ -527,11 +557,19 @@ fn domain(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (St
     let mut empty = format!("No certificate covers {}.", code(query));
     if items.is_empty() {
         // Help someone who asked for the parent domain of what they meant.
+        // Walks every name: only when nothing matched.
         let suffix = format!(".{}", query.trim_start_matches("*.").to_ascii_lowercase());
-        let under: BTreeSet<String> = entries
+        let ends_with = |n: &str| {
+            n.len() >= suffix.len()
+                && n.as_bytes()[n.len() - suffix.len()..].eq_ignore_ascii_case(suffix.as_bytes())
+        };
+        let under: BTreeSet<String> = inv
+            .report
+            .certificates
             .iter()
             .flat_map(names)
-            .filter(|n| n.to_ascii_lowercase().ends_with(&suffix))
+            .filter(|n| ends_with(n))
+            .cloned()
             .collect();
         if !under.is_empty() {
             let shown: Vec<String> = under.iter().take(10).map(|n| code(n)).collect();
@@ -546,57 +584,60 @@ fn domain(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (St
         "Matched against each certificate's domain and SANs, wildcards included".to_owned(),
         status.to_owned(),
     ];
-    let blocks = listing(&title, intro, &items, &empty, Vec::new(), narrow_by_account);
+    let blocks = listing(
+        &title,
+        intro,
+        items.len(),
+        items.iter().copied(),
+        &empty,
+        Vec::new(),
+        |shown| narrow_by_account(&items[shown..]),
+    );
     (escape(&title), blocks)
 }
 
+/// `/certs code X`: the certificates with finding X, most urgent first at that finding's
+/// urgency (the index keeps each code's list in that order).
 fn with_code(
-    inv: &Inventory,
+    inv: &Prepared,
     now: DateTime<Utc>,
     status: &str,
     wanted: &Code,
 ) -> (String, Vec<Value>) {
-    let mut items: Vec<Item<'_>> = entries(inv, now)
-        .into_iter()
-        .filter_map(|entry| {
-            entry.finding(wanted).map(|finding| Item {
-                entry,
-                finding: Some(finding),
-            })
-        })
-        .collect();
-    // At the urgency of the finding asked for.
-    items.sort_by_key(|i| most_urgent_first(i.entry.record, i.finding.map(|f| f.urgency)));
-    let title = format!(
-        "{wanted}: {}",
-        plural(items.len(), "certificate", "certificates")
-    );
+    let empty_list = CodeList::default();
+    let list = inv.index().by_code.get(wanted).unwrap_or(&empty_list);
+    let total = list.items.len();
+    let items = list.items.iter().map(|&(r, f)| {
+        let record = inv.record(r);
+        Item {
+            entry: entry(inv, record, now),
+            finding: Some(&record.findings[f as usize]),
+        }
+    });
+    let title = format!("{wanted}: {}", plural(total, "certificate", "certificates"));
     let intro = vec!["Most urgent first".to_owned(), status.to_owned()];
     let empty = format!("No certificate has the finding `{wanted}`.");
-    let blocks = listing(&title, intro, &items, &empty, Vec::new(), narrow_by_account);
+    let narrow = |shown: usize| account_hint(list.commonest_account(&inv.report.certificates, shown));
+    let blocks = listing(&title, intro, total, items, &empty, Vec::new(), narrow);
     (title, blocks)
 }
 
-fn show(inv: &Inventory, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
+fn show(inv: &Prepared, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
     show_with(inv, now, status, query, Vec::new())
 }
 
 /// `/certs show`, with `more` (the certificate's history) after its findings.
 fn show_with(
-    inv: &Inventory,
+    inv: &Prepared,
     now: DateTime<Utc>,
     status: &str,
     query: &str,
     more: Vec<Value>,
 ) -> (String, Vec<Value>) {
     let query = query.trim();
-    let entries = entries(inv, now);
-    let found: Vec<&Entry<'_>> = entries
-        .iter()
-        .filter(|e| {
-            let facts = &e.record.facts;
-            facts.arn.eq_ignore_ascii_case(query) || facts.id().eq_ignore_ascii_case(query)
-        })
+    let found: Vec<Entry<'_>> = inv
+        .with_arn_or_id(query)
+        .map(|record| entry(inv, record, now))
         .collect();
     let Some(entry) = found.first() else {
         let text = format!(
@@ -866,7 +907,7 @@ fn search_fallback_note(inv: &Inventory) -> Option<String> {
     })
 }
 
-fn failures(inv: &Inventory, status: &str) -> (String, Vec<Value>) {
+fn failures(inv: &Prepared, status: &str) -> (String, Vec<Value>) {
     let failures = &inv.report.failures;
     let fallback = search_fallback_note(inv);
     if failures.is_empty() {
@@ -883,12 +924,7 @@ fn failures(inv: &Inventory, status: &str) -> (String, Vec<Value>) {
         "Failed in the latest scan: {}",
         plural(failures.len(), "failure", "failures")
     );
-    let stale = inv
-        .report
-        .certificates
-        .iter()
-        .filter(|c| inv.stale.contains_key(&c.facts.arn))
-        .count();
+    let stale = inv.index().summary.stale;
     let lines: Vec<String> = failures
         .iter()
         .map(|f| {
@@ -971,7 +1007,7 @@ mod tests {
 
     fn answer(fixture: &Fixture, text: &str) -> Reply {
         let request = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
-        let reply = reply(&request, &fixture.inventory, false, fixture.now);
+        let reply = reply(&request, &fixture.prepared(), false, fixture.now);
         check(&reply, text);
         reply
     }
@@ -1080,7 +1116,7 @@ mod tests {
     #[test]
     fn scan_command_fails_closed() {
         let fixture = fixtures::small();
-        let inv = &fixture.inventory;
+        let inv = &fixture.prepared();
         let request = parse("scan").expect("scan");
         assert_eq!(reply(&request, inv, false, fixture.now), scan_denied());
         assert_eq!(
@@ -1252,7 +1288,7 @@ mod tests {
             time_zone_label: "UTC".to_owned(),
             ..crate::DigestOptions::default()
         };
-        let digest = crate::digest(&fixture.inventory, false, now, &options).expect("a digest");
+        let digest = crate::digest(&fixture.prepared(), false, now, &options).expect("a digest");
         in_order(&blocks_to_text(&digest.parent.blocks), &wanted);
         let expiring = blocks_to_text(&answer(&fixture, "expiring 30").blocks);
         in_order(&expiring, &wanted[..3]);

@@ -8,11 +8,12 @@
 //! one certificate gets at most one resend per [`certwatch_core::RESEND_INTERVAL`], whoever asks;
 //! the runtime checks that against the audit trail before calling AWS.
 
+use crate::index::Prepared;
 use crate::bot::{Access, Refusal};
 use crate::decide::{find, Found};
 use crate::mrkdwn::{code, escape, moment};
 use crate::render::Reply;
-use certwatch_core::{AuditAction, AuditEntry, CertificateRecord, Code, Inventory};
+use certwatch_core::{AuditAction, AuditEntry, CertificateRecord, Code};
 use chrono::{DateTime, Utc};
 
 /// A resend that passed the bot's checks: the runtime checks the 12 hours, calls ACM and
@@ -62,7 +63,7 @@ pub enum Outcome {
 /// what the runtime does.
 pub fn ask(
     access: &Access,
-    inv: &Inventory,
+    inv: &Prepared,
     target: &str,
     user_id: &str,
     channel_id: &str,
@@ -224,7 +225,7 @@ mod tests {
     }
 
     /// The demo's certificate pending email validation, and one that is not.
-    fn pending_and_not(inv: &Inventory) -> (String, String) {
+    fn pending_and_not(inv: &Prepared) -> (String, String) {
         let arn_of = |code: Code| {
             inv.report
                 .certificates
@@ -239,7 +240,7 @@ mod tests {
     #[test]
     fn the_three_conditions_are_checked_before_anything_is_sent() {
         let fixture = fixtures::demo();
-        let inv = &fixture.inventory;
+        let inv = &fixture.prepared();
         let (pending, imported) = pending_and_not(inv);
         assert_eq!(
             ask(&access(false), inv, &pending, "UADMIN", "C1", false),
@@ -274,10 +275,10 @@ mod tests {
     #[test]
     fn replies_say_where_it_went_or_why_not_and_fit_slack() {
         let fixture = fixtures::demo();
-        let (pending, _) = pending_and_not(&fixture.inventory);
+        let (pending, _) = pending_and_not(&fixture.prepared());
         let resend = ask(
             &access(true),
-            &fixture.inventory,
+            &fixture.prepared(),
             &pending,
             "URESP",
             "C1",

@@ -438,7 +438,7 @@ fn parses_or_explains(text: &str) -> Result<(), TestCaseError> {
                 last_scan: None,
                 decisions: Default::default(),
             };
-            reply(&request, &inventory, false, now())
+            reply(&request, &inventory.into(), false, now())
         }
         Err(error) => {
             prop_assert!(!error.to_string().is_empty());

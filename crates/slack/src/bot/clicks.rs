@@ -2,13 +2,13 @@
 //! show the details, or refuse) and a submission of the reason modal (a decision to write, or a
 //! reply saying why not). Gated like commands: workspace and channel, then who may decide.
 
+use crate::index::Prepared;
 use super::{gate_at, Access, Answer, Refusal};
 use crate::command::Until;
 use crate::decide::{self, Ask, Found, Wanted};
 use crate::interaction::{Button, Submit};
 use crate::interactive::{self, ButtonAction, ModalAction, BUTTON_SNOOZE_DAYS};
 use crate::render::Reply;
-use certwatch_core::Inventory;
 use chrono::{DateTime, Utc};
 
 /// What the runtime does with a click on one of our buttons.
@@ -31,7 +31,7 @@ pub enum Click {
 /// The answer to a click on one of our buttons. Anyone in an answered channel may see the
 /// details; only responders and admins get the reason modal (others are refused before they
 /// type anything).
-pub fn click(access: &Access, button: &Button, inventory: &Inventory) -> Result<Click, Refusal> {
+pub fn click(access: &Access, button: &Button, inventory: &Prepared) -> Result<Click, Refusal> {
     gate_at(access, &button.team_id, &button.channel_id)?;
     let record = match decide::find(inventory, &button.arn) {
         Found::One(record) => record,
@@ -84,7 +84,7 @@ pub fn click(access: &Access, button: &Button, inventory: &Inventory) -> Result<
 pub fn submit(
     access: &Access,
     submit: &Submit,
-    inventory: &Inventory,
+    inventory: &Prepared,
     now: DateTime<Utc>,
 ) -> Result<Answer, Refusal> {
     gate_at(access, &submit.team_id, &submit.channel_id)?;
@@ -132,7 +132,7 @@ mod tests {
     #[test]
     fn clicks_open_the_modal_for_responders_and_details_for_all() {
         let fixture = crate::fixtures::small();
-        let inv = &fixture.inventory;
+        let inv = &fixture.prepared();
         let arn = format!("arn:aws:acm:us-east-1:222222222222:certificate/{PAY}");
         let click_as =
             |action, user, channel| click(&access(), &button(action, user, channel, &arn), inv);
@@ -176,7 +176,7 @@ mod tests {
             channel_id: "C1".to_owned(),
             message_ts: "1.2".to_owned(),
         };
-        let Ok(Answer::Decide(decide)) = submit(&access(), &form, &fixture.inventory, fixture.now)
+        let Ok(Answer::Decide(decide)) = submit(&access(), &form, &fixture.prepared(), fixture.now)
         else {
             panic!("a decision");
         };
@@ -189,12 +189,12 @@ mod tests {
         assert!(!decide.public);
         form.reason = String::new();
         assert!(matches!(
-            submit(&access(), &form, &fixture.inventory, fixture.now),
+            submit(&access(), &form, &fixture.prepared(), fixture.now),
             Ok(Answer::Reply(_))
         ));
         form.user_id = "USOMEONE".to_owned();
         assert_eq!(
-            submit(&access(), &form, &fixture.inventory, fixture.now),
+            submit(&access(), &form, &fixture.prepared(), fixture.now),
             Err(Refusal::NotResponder)
         );
     }

@@ -2,15 +2,15 @@
 //! ([`decided`]), the refusal for those who may not decide ([`not_responder`]) and
 //! `/certs snoozed`, the decisions in force with whether each still hides its certificate.
 
+use crate::index::Prepared;
 use super::{Reply, NOTE_BYTES};
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::decide::Decide;
 use crate::mrkdwn::{self, code, escape, moment, plain_date, plural, user};
 use certwatch_core::order::most_urgent_first;
-use certwatch_core::{AuditAction, CertificateRecord, Decision, Inventory, Resurfaced, Visibility};
+use certwatch_core::{AuditAction, CertificateRecord, Decision, Resurfaced, Visibility};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// The bytes of a reason in a list line.
 const REASON_BYTES: usize = 300;
@@ -121,18 +121,16 @@ struct Listed<'a> {
 
 /// `/certs snoozed`: every decision in force, grouped by what it does now (hides its
 /// certificate, shown again, ran out, certificate gone), in core's order within a group.
-pub(super) fn snoozed(inv: &Inventory, now: DateTime<Utc>, status: &str) -> (String, Vec<Value>) {
-    let records: BTreeMap<&str, &CertificateRecord> = inv
-        .report
-        .certificates
-        .iter()
-        .map(|r| (r.facts.arn.as_str(), r))
-        .collect();
+pub(super) fn snoozed(inv: &Prepared, now: DateTime<Utc>, status: &str) -> (String, Vec<Value>) {
     let mut listed: Vec<Listed<'_>> = inv
         .decisions
         .values()
         .map(|decision| {
-            let record = records.get(decision.arn.as_str()).copied();
+            // The last record with the ARN, as a map from ARN to record would keep.
+            let record = inv
+                .with_arn_or_id(&decision.arn)
+                .filter(|r| r.facts.arn == decision.arn)
+                .last();
             Listed {
                 decision,
                 record,
@@ -271,7 +269,7 @@ mod tests {
             channel: "C0CERTS",
             public,
         };
-        let decide = decide(&fixture.inventory, &ask, fixture.now).expect("a decision");
+        let decide = decide(&fixture.prepared(), &ask, fixture.now).expect("a decision");
         let reply = decided(&decide);
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         reply
@@ -330,7 +328,7 @@ mod tests {
     fn snoozed_lists_every_decision_by_what_it_does_now() {
         let fixture = fixtures::decided();
         let request = crate::parse("snoozed").expect("snoozed");
-        let reply = crate::reply(&request, &fixture.inventory, false, fixture.now);
+        let reply = crate::reply(&request, &fixture.prepared(), false, fixture.now);
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         insta::assert_json_snapshot!("snoozed", reply);
         let text = blocks_to_text(&reply.blocks);
@@ -355,7 +353,7 @@ mod tests {
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
 
-        let empty = crate::reply(&request, &fixtures::small().inventory, false, fixture.now);
+        let empty = crate::reply(&request, &fixtures::small().prepared(), false, fixture.now);
         assert!(blocks_to_text(&empty.blocks).contains("Nothing is snoozed or acknowledged."));
     }
 
@@ -377,7 +375,7 @@ mod tests {
                 .decisions
                 .insert(decision.arn.clone(), decision);
         }
-        let (_, blocks) = snoozed(&fixture.inventory, fixture.now, "status");
+        let (_, blocks) = snoozed(&fixture.prepared(), fixture.now, "status");
         check_limits(&blocks).unwrap_or_else(|e| panic!("{e}"));
         let text = blocks_to_text(&blocks);
         let listed = text.matches(" · decided ").count();

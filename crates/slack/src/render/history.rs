@@ -6,7 +6,8 @@
 use super::{scan_status, show_with, Reply};
 use crate::blocks::{self, MAX_SECTION};
 use crate::mrkdwn::{self, channel, code, day, escape, moment, plain_date, user};
-use certwatch_core::{AuditAction, AuditEntry, CertificateHistory, FindingHistory, Inventory};
+use crate::index::Prepared;
+use certwatch_core::{AuditAction, AuditEntry, CertificateHistory, FindingHistory};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -19,7 +20,7 @@ const MAX_AUDIT: usize = 30;
 /// `/certs show`.
 pub fn show_with_history(
     arn: &str,
-    inv: &Inventory,
+    inv: &Prepared,
     history: &CertificateHistory,
     scan_running: bool,
     now: DateTime<Utc>,
@@ -197,7 +198,7 @@ mod tests {
             not_after,
             audit,
         };
-        let reply = show_with_history(arn, &fixture.inventory, &history, false, fixture.now, false);
+        let reply = show_with_history(arn, &fixture.prepared(), &history, false, fixture.now, false);
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         insta::assert_json_snapshot!("show_with_history", reply);
         let text = blocks_to_text(&reply.blocks);
@@ -220,7 +221,7 @@ mod tests {
         // No history: the show reply as `/certs show` gives it.
         let plain = show_with_history(
             arn,
-            &fixture.inventory,
+            &fixture.prepared(),
             &CertificateHistory::empty(arn),
             false,
             fixture.now,
@@ -229,7 +230,7 @@ mod tests {
         let request = crate::parse(&format!("show {arn}")).expect("show");
         assert_eq!(
             plain,
-            crate::reply(&request, &fixture.inventory, false, fixture.now)
+            crate::reply(&request, &fixture.prepared(), false, fixture.now)
         );
     }
 
@@ -257,7 +258,7 @@ mod tests {
             not_after,
             audit,
         };
-        let reply = show_with_history(arn, &fixture.inventory, &history, false, fixture.now, false);
+        let reply = show_with_history(arn, &fixture.prepared(), &history, false, fixture.now, false);
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         assert!(blocks_to_text(&reply.blocks).contains("… and"));
     }
