@@ -5,17 +5,26 @@ use super::ports::{Clock, Resender, Scanner, SlackApi};
 use super::routing::Routing;
 use crate::config::ServeConfig;
 use anyhow::Result;
-use certwatch_core::Inventory;
+use certwatch_core::{Decision, Inventory};
 use certwatch_slack::bot::{self, Answer};
 use certwatch_slack::decide::Decide;
 use certwatch_slack::Reply;
-use certwatch_slack::{Access, Incoming};
+use certwatch_slack::{Access, Incoming, Prepared};
 use certwatch_store::Store;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use tokio::sync::{watch, Notify};
+
+/// A routed channel's part of the inventory, prepared once for every command that needs it.
+#[derive(Clone)]
+struct Scoped {
+    whole: Arc<Prepared>,
+    part: Arc<tokio::sync::OnceCell<Arc<Prepared>>>,
+}
 
 /// What the transports need to know of Slack's side, for `/readyz`.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -70,7 +79,12 @@ pub struct App {
     /// channels.
     inventory_version: watch::Sender<u64>,
     store: Arc<Mutex<Store>>,
-    inventory: RwLock<Arc<Inventory>>,
+    /// The inventory with its index ([`Prepared`]): replaced whole by each scan, its decisions
+    /// changed in place.
+    inventory: RwLock<Arc<Prepared>>,
+    /// Each routed channel's part of the inventory, prepared by its first command after a
+    /// change, with the whole it was cut from.
+    scoped: Mutex<HashMap<String, Scoped>>,
     pub(super) scan_now: Notify,
     scan_running: AtomicBool,
     /// Response URLs of `/certs scan` requests waiting for the scan to finish.
@@ -111,7 +125,8 @@ impl App {
             routing,
             inventory_version: watch::channel(0).0,
             store: Arc::new(Mutex::new(parts.store)),
-            inventory: RwLock::new(Arc::new(inventory)),
+            inventory: RwLock::new(Arc::new(Prepared::new(Arc::new(inventory)))),
+            scoped: Mutex::new(HashMap::new()),
             scan_now: Notify::new(),
             scan_running: AtomicBool::new(false),
             scan_waiters: Mutex::new(Vec::new()),
@@ -126,26 +141,38 @@ impl App {
 
     /// The current merged inventory (a cheap clone of an Arc).
     pub fn inventory(&self) -> Arc<Inventory> {
+        self.prepared().inventory().clone()
+    }
+
+    /// The current merged inventory with its index, as commands read it.
+    pub fn prepared(&self) -> Arc<Prepared> {
         self.inventory
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
 
-    pub(super) fn set_inventory(&self, inventory: Inventory) {
-        self.routing.update(&inventory);
+    /// Holds a scan's merged inventory, indexed off the async workers first (about half a
+    /// second at 510,501 certificates; commands read the previous one meanwhile).
+    pub(super) async fn set_inventory(&self, inventory: Inventory) {
+        let prepared = tokio::task::spawn_blocking(move || Prepared::new(Arc::new(inventory)))
+            .await
+            .expect("indexing an inventory does not panic");
+        self.routing.update(&prepared);
         let old = std::mem::replace(
             &mut *self
                 .inventory
                 .write()
                 .unwrap_or_else(PoisonError::into_inner),
-            Arc::new(inventory),
+            Arc::new(prepared),
         );
+        let scoped =
+            std::mem::take(&mut *self.scoped.lock().unwrap_or_else(PoisonError::into_inner));
         // Freeing a large inventory (510,501 records at 10,000 accounts) takes a while: not
         // under the lock every answer reads through, and not on an async worker.
         match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(old))),
-            Err(_) => drop(old),
+            Ok(runtime) => drop(runtime.spawn_blocking(move || drop((old, scoped)))),
+            Err(_) => drop((old, scoped)),
         }
         self.ready.send_replace(true);
         self.inventory_version.send_modify(|v| *v += 1);
@@ -171,14 +198,44 @@ impl App {
     }
 
     /// What a command from `channel` answers about: in a routed channel, its accounts (unless
-    /// the command starts with `all`); elsewhere the whole inventory.
-    pub(super) fn inventory_for(&self, channel: &str, text: &str) -> Arc<Inventory> {
-        let inventory = self.inventory();
+    /// the command starts with `all`), cut and indexed once per inventory (off the async
+    /// workers); elsewhere the whole inventory.
+    pub(super) async fn inventory_for(
+        self: &Arc<Self>,
+        channel: &str,
+        text: &str,
+    ) -> Arc<Prepared> {
+        let whole = self.prepared();
         let all = certwatch_slack::parse(text).is_ok_and(|r| r.all);
         if all || !self.routing.is_routed_channel(channel) {
-            return inventory;
+            return whole;
         }
-        self.routing.scope(&inventory, channel)
+        let scoped = {
+            let mut scoped = self.scoped.lock().unwrap_or_else(PoisonError::into_inner);
+            match scoped.get(channel) {
+                Some(held) if Arc::ptr_eq(&held.whole, &whole) => held.clone(),
+                _ => {
+                    let fresh = Scoped {
+                        whole: whole.clone(),
+                        part: Arc::default(),
+                    };
+                    scoped.insert(channel.to_owned(), fresh.clone());
+                    fresh
+                }
+            }
+        };
+        let part = scoped.part.get_or_init(|| {
+            let (app, channel) = (self.clone(), channel.to_owned());
+            async move {
+                tokio::task::spawn_blocking(move || {
+                    let part = app.routing.scope(whole.inventory(), &channel);
+                    Arc::new(Prepared::new(part))
+                })
+                .await
+                .expect("cutting an inventory does not panic")
+            }
+        });
+        part.await.clone()
     }
 
     /// An inventory is held (from a scan of this run, or restored from the store).
@@ -296,14 +353,19 @@ impl App {
         .map_err(anyhow::Error::from)
     }
 
-    /// Changes the inventory in memory (a decision recorded): in place when no answer is
-    /// reading it, on a copy otherwise.
-    pub(super) fn update_inventory(&self, f: impl FnOnce(&mut Inventory)) {
+    /// Changes the decisions in memory (a decision recorded): in place when no answer is
+    /// reading them, on a copy otherwise; the index stays, the routed channels' parts are cut
+    /// again on their next command.
+    pub(super) fn update_decisions(&self, f: impl FnOnce(&mut BTreeMap<String, Decision>)) {
         let mut held = self
             .inventory
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        f(Arc::make_mut(&mut held));
+        f(Arc::make_mut(&mut held).decisions_mut());
+        self.scoped
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 
     /// The reply to a slash command, as Slack's response JSON. Reads memory, and the store for
@@ -315,7 +377,7 @@ impl App {
                 "certwatch is restarting; try again in a minute.",
             ));
         }
-        let inventory = self.inventory_for(&cmd.channel_id, &cmd.text);
+        let inventory = self.inventory_for(&cmd.channel_id, &cmd.text).await;
         let scan_running = self.scan_running();
         let answered = |reply| (reply, CommandOutcome::Answered);
         let (reply, outcome) = match bot::answer(
@@ -380,7 +442,7 @@ impl App {
         match self.with_store(move |store| store.history(&key)).await {
             Ok(history) => Ok(certwatch_slack::show_with_history(
                 arn,
-                &self.inventory(),
+                &self.prepared(),
                 &history,
                 self.scan_running(),
                 self.clock.now(),
@@ -414,12 +476,12 @@ impl App {
                     action = ?entry.action,
                     "decision recorded"
                 );
-                self.update_inventory(|inventory| match decision {
+                self.update_decisions(|decisions| match decision {
                     Some(decision) => {
-                        inventory.decisions.insert(entry.arn.clone(), decision);
+                        decisions.insert(entry.arn.clone(), decision);
                     }
                     None => {
-                        inventory.decisions.remove(&entry.arn);
+                        decisions.remove(&entry.arn);
                     }
                 });
                 Ok(certwatch_slack::render::decided(decide))

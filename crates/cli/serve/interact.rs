@@ -33,7 +33,7 @@ pub async fn handle(app: &Arc<App>, interaction: Interaction) -> Ack {
 }
 
 async fn clicked(app: &Arc<App>, button: &Button) {
-    let inventory = app.inventory();
+    let inventory = app.prepared();
     let reply = match bot::click(&app.access_for(&button.channel_id), button, &inventory) {
         Ok(Click::OpenModal(view)) => {
             let Some(slack) = &app.slack else { return };
@@ -67,7 +67,7 @@ async fn clicked(app: &Arc<App>, button: &Button) {
 }
 
 async fn submitted(app: &Arc<App>, submit: &Submit) -> Ack {
-    let inventory = app.inventory();
+    let inventory = app.prepared();
     let access = app.access_for(&submit.channel_id);
     let decide = match bot::submit(&access, submit, &inventory, app.clock.now()) {
         Ok(Answer::Decide(decide)) => decide,

@@ -49,7 +49,7 @@ pub async fn scan_once(app: &App) {
                 Ok(merged) => {
                     let at = merged.inventory.last_scan.unwrap_or(now);
                     app.metrics.scan_succeeded(&stats, failures, at);
-                    app.set_inventory(merged.inventory);
+                    app.set_inventory(merged.inventory).await;
                     if !first {
                         // The first scan into a store is all new: the digest says it.
                         post_alerts(app, &merged.changes).await;

@@ -13,9 +13,9 @@ mod clicks;
 
 pub use clicks::{click, submit, Click};
 
-use crate::index::Prepared;
 use crate::command::{parse, Command};
 use crate::decide::{self, Ask, Decide, Found, Wanted};
+use crate::index::Prepared;
 use crate::render::{self, Reply};
 use certwatch_core::Stats;
 use chrono::{DateTime, Utc};

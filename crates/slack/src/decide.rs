@@ -7,8 +7,8 @@
 //! day not in the future is refused), and never past the certificate's NotAfter
 //! ([`Decision::snooze_until`]); a certificate already past its NotAfter cannot be snoozed.
 
-use crate::index::Prepared;
 use crate::command::{Until, MAX_REASON_CHARS};
+use crate::index::Prepared;
 use crate::mrkdwn::{code, day, plain_date};
 use crate::render::Reply;
 use certwatch_core::{

@@ -66,7 +66,8 @@ impl Prepared {
             .into_iter()
             .map(|r| self.record(r))
             .filter(move |r| {
-                r.facts.arn.eq_ignore_ascii_case(target) || r.facts.id().eq_ignore_ascii_case(target)
+                r.facts.arn.eq_ignore_ascii_case(target)
+                    || r.facts.id().eq_ignore_ascii_case(target)
             })
     }
 
@@ -326,9 +327,16 @@ impl Index {
 
     /// `/certs expiring days` at `now`: the certificates expired or within `days` days of
     /// NotAfter, soonest first (core's [`soonest_first`]).
-    pub fn expiring(&self, records: &[CertificateRecord], now: DateTime<Utc>, days: u32) -> Expiring<'_> {
+    pub fn expiring(
+        &self,
+        records: &[CertificateRecord],
+        now: DateTime<Utc>,
+        days: u32,
+    ) -> Expiring<'_> {
         let within = self.within(records, now, days);
-        let beyond = self.expired_anyway.partition_point(|&p| (p as usize) < within);
+        let beyond = self
+            .expired_anyway
+            .partition_point(|&p| (p as usize) < within);
         Expiring {
             index: self,
             within,
@@ -356,7 +364,8 @@ impl Index {
         records: &'a [CertificateRecord],
         id: &'a str,
     ) -> impl Iterator<Item = u32> + 'a {
-        lookup(&self.by_account, key(id)).filter(move |&r| records[r as usize].facts.account_id == id)
+        lookup(&self.by_account, key(id))
+            .filter(move |&r| records[r as usize].facts.account_id == id)
     }
 
     /// Records with a domain name or SAN whose [`key`] is `name`'s, in inventory order.

@@ -65,7 +65,6 @@ impl<'a> Entry<'a> {
         worst_finding(self.record)
     }
 
-
     /// Expired, urgent or action: what the digest lists.
     pub fn needs_action(&self) -> bool {
         self.urgency.is_some_and(|u| u >= Urgency::Action)

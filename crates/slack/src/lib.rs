@@ -16,9 +16,9 @@ pub mod bot;
 pub mod command;
 pub mod decide;
 pub mod digest;
+mod index;
 pub mod interaction;
 pub mod interactive;
-mod index;
 mod inventory;
 mod mrkdwn;
 pub mod render;
@@ -36,8 +36,8 @@ pub use blocks::{blocks_to_text, check_limits, LimitError};
 pub use bot::{Access, Answer, Click, Incoming, Refusal};
 pub use command::{parse, Command, ParseError, Request, Until};
 pub use decide::Decide;
-pub use index::Prepared;
 pub use digest::{digest, Digest, DigestOptions, Message};
+pub use index::Prepared;
 pub use interaction::{
     parse_form_payload, parse_payload, parse_value, Button, Interaction, InteractionError, Submit,
 };

@@ -617,7 +617,8 @@ fn with_code(
     let title = format!("{wanted}: {}", plural(total, "certificate", "certificates"));
     let intro = vec!["Most urgent first".to_owned(), status.to_owned()];
     let empty = format!("No certificate has the finding `{wanted}`.");
-    let narrow = |shown: usize| account_hint(list.commonest_account(&inv.report.certificates, shown));
+    let narrow =
+        |shown: usize| account_hint(list.commonest_account(&inv.report.certificates, shown));
     let blocks = listing(&title, intro, total, items, &empty, Vec::new(), narrow);
     (title, blocks)
 }

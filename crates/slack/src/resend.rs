@@ -8,9 +8,9 @@
 //! one certificate gets at most one resend per [`certwatch_core::RESEND_INTERVAL`], whoever asks;
 //! the runtime checks that against the audit trail before calling AWS.
 
-use crate::index::Prepared;
 use crate::bot::{Access, Refusal};
 use crate::decide::{find, Found};
+use crate::index::Prepared;
 use crate::mrkdwn::{code, escape, moment};
 use crate::render::Reply;
 use certwatch_core::{AuditAction, AuditEntry, CertificateRecord, Code};

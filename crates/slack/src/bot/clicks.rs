@@ -2,10 +2,10 @@
 //! show the details, or refuse) and a submission of the reason modal (a decision to write, or a
 //! reply saying why not). Gated like commands: workspace and channel, then who may decide.
 
-use crate::index::Prepared;
 use super::{gate_at, Access, Answer, Refusal};
 use crate::command::Until;
 use crate::decide::{self, Ask, Found, Wanted};
+use crate::index::Prepared;
 use crate::interaction::{Button, Submit};
 use crate::interactive::{self, ButtonAction, ModalAction, BUTTON_SNOOZE_DAYS};
 use crate::render::Reply;

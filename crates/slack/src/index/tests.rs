@@ -307,8 +307,15 @@ fn recording_a_decision_keeps_the_index_and_what_readers_hold() {
         .map(|(a, d)| (a.clone(), d.clone()))
         .expect("a decision");
     inv.decisions_mut().remove(&arn);
-    assert!(std::ptr::eq(index, Arc::as_ptr(&inv.index)), "the same index");
+    assert!(
+        std::ptr::eq(index, Arc::as_ptr(&inv.index)),
+        "the same index"
+    );
     assert!(!inv.decisions.contains_key(&arn));
-    assert_eq!(reader.decisions.get(&arn), Some(&decision), "a reader keeps its copy");
+    assert_eq!(
+        reader.decisions.get(&arn),
+        Some(&decision),
+        "a reader keeps its copy"
+    );
     assert_eq!(reader.report, inv.report);
 }

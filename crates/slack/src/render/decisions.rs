@@ -2,10 +2,10 @@
 //! ([`decided`]), the refusal for those who may not decide ([`not_responder`]) and
 //! `/certs snoozed`, the decisions in force with whether each still hides its certificate.
 
-use crate::index::Prepared;
 use super::{Reply, NOTE_BYTES};
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::decide::Decide;
+use crate::index::Prepared;
 use crate::mrkdwn::{self, code, escape, moment, plain_date, plural, user};
 use certwatch_core::order::most_urgent_first;
 use certwatch_core::{AuditAction, CertificateRecord, Decision, Resurfaced, Visibility};

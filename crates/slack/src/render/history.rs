@@ -5,8 +5,8 @@
 
 use super::{scan_status, show_with, Reply};
 use crate::blocks::{self, MAX_SECTION};
-use crate::mrkdwn::{self, channel, code, day, escape, moment, plain_date, user};
 use crate::index::Prepared;
+use crate::mrkdwn::{self, channel, code, day, escape, moment, plain_date, user};
 use certwatch_core::{AuditAction, AuditEntry, CertificateHistory, FindingHistory};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -198,7 +198,14 @@ mod tests {
             not_after,
             audit,
         };
-        let reply = show_with_history(arn, &fixture.prepared(), &history, false, fixture.now, false);
+        let reply = show_with_history(
+            arn,
+            &fixture.prepared(),
+            &history,
+            false,
+            fixture.now,
+            false,
+        );
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         insta::assert_json_snapshot!("show_with_history", reply);
         let text = blocks_to_text(&reply.blocks);
@@ -258,7 +265,14 @@ mod tests {
             not_after,
             audit,
         };
-        let reply = show_with_history(arn, &fixture.prepared(), &history, false, fixture.now, false);
+        let reply = show_with_history(
+            arn,
+            &fixture.prepared(),
+            &history,
+            false,
+            fixture.now,
+            false,
+        );
         check_limits(&reply.blocks).unwrap_or_else(|e| panic!("{e}"));
         assert!(blocks_to_text(&reply.blocks).contains("… and"));
     }
