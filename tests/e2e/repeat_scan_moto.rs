@@ -93,6 +93,20 @@ fn a_repeat_scan_describes_only_what_changed_and_judges_as_a_cold_scan() {
         calls(&first, "acm:ListCertificates"),
         "every target is still listed"
     );
+    // moto answers SearchCertificates with HTTP 500: each region's first search finds that
+    // out (with the SDK's 3 attempts) while the region's other targets wait, then list.
+    for report in [&first, &second] {
+        assert_eq!(
+            calls(report, "acm:SearchCertificates"),
+            3 * manifest.regions.len() as u64,
+            "{}",
+            report["stats"]
+        );
+        assert_eq!(
+            report["stats"]["search_fallbacks"], report["stats"]["targets"],
+            "every target fell back"
+        );
+    }
 
     // Change: an imported certificate re-imported to expire in 3 days, an unused requested one
     // attached to a listener (its NOT_IN_USE goes away; its listing shows InUse).

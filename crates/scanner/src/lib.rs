@@ -30,7 +30,7 @@ use certwatch_core::{
 };
 use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -226,7 +226,7 @@ pub async fn scan_each_after(
         out: Mutex::new(Output::default()),
         targets: tokio::sync::Semaphore::new(targets_in_flight(concurrency)),
         regions: Mutex::new(HashMap::new()),
-        search_unsupported: Mutex::new(HashSet::new()),
+        search_served: Mutex::new(HashMap::new()),
         directory: org::Directory::default(),
         previous: previous.clone(),
     });
@@ -467,9 +467,12 @@ struct Run {
     regions: Mutex<HashMap<String, u16>>,
     /// Bounds the account-regions in flight ([`targets_in_flight`]).
     targets: tokio::sync::Semaphore,
-    /// Regions (by key index) whose endpoint turned out not to serve SearchCertificates (an API
-    /// reaches regions one by one): their later targets list with ListCertificates straight away.
-    search_unsupported: Mutex<HashSet<u16>>,
+    /// Per region (by key index), whether its endpoint serves SearchCertificates, set by the
+    /// region's first search (an API reaches regions one by one). Until it is known, the
+    /// region's other targets wait for that first search instead of each paying the SDK's
+    /// retries of an operation that is not there (moto answers HTTP 500); a region that does
+    /// not serve it lists with ListCertificates straight away.
+    search_served: Mutex<HashMap<u16, Arc<tokio::sync::OnceCell<bool>>>>,
     /// This scan's lookups of OUs, for the accounts' OU paths.
     directory: org::Directory,
     /// What an earlier scan learned: accounts whose OU path and tags still stand are not
@@ -812,20 +815,45 @@ impl Run {
         key: throttle::Key,
         search_denied: &AtomicBool,
     ) -> Result<Listing, (Fallback, Option<AwsError>)> {
-        let unsupported = || {
-            self.search_unsupported
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-        };
         if !self.config.search_certificates {
             return Err((Fallback::Off, None));
         }
         if search_denied.load(Ordering::Relaxed) {
             return Err((Fallback::Refused, None));
         }
-        if unsupported().contains(&key.1) {
-            return Err((Fallback::NotServed, None));
+        let served = self
+            .search_served
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(key.1)
+            .or_default()
+            .clone();
+        let mut first = None;
+        let is_served = *served
+            .get_or_init(|| async {
+                let outcome = self.search_target(account, acm, key, search_denied).await;
+                // Any answer but "no such operation" shows the endpoint has it: an access
+                // denied, a throttle or AWS's own fault are the target's, not the region's.
+                let is_served = !matches!(outcome, Err((Fallback::NotServed, _)));
+                first = Some(outcome);
+                is_served
+            })
+            .await;
+        match first {
+            Some(outcome) => outcome,
+            None if is_served => self.search_target(account, acm, key, search_denied).await,
+            None => Err((Fallback::NotServed, None)),
         }
+    }
+
+    /// One target's SearchCertificates, every page, or why to fall back.
+    async fn search_target(
+        &self,
+        account: &OrgAccount,
+        acm: &Acm,
+        key: throttle::Key,
+        search_denied: &AtomicBool,
+    ) -> Result<Listing, (Fallback, Option<AwsError>)> {
         let listing = all_pages(|token| {
             patient(move || {
                 self.limits
@@ -845,7 +873,6 @@ impl Run {
                 "SearchCertificates refused; listing this account with ListCertificates");
             Fallback::Refused
         } else if error.is_unsupported_operation() {
-            unsupported().insert(key.1);
             tracing::debug!(%account, region, %error,
                 "SearchCertificates not served; listing the region with ListCertificates");
             Fallback::NotServed
