@@ -575,18 +575,32 @@ impl Acm {
 
     /// One page of SearchCertificates (no filter: unlike ListCertificates it hides nothing), as
     /// facts with the validation method and renewal status that spare most describes.
+    ///
+    /// `retried: false` sends it once, without the SDK's retries: the probe of whether a
+    /// region's endpoint has the operation at all (an emulator without it answers HTTP 500,
+    /// which the SDK would retry as a fault); a throttle is still waited out by the caller.
     pub(crate) async fn search_page(
         &self,
         token: Option<String>,
+        retried: bool,
     ) -> Result<(Vec<CertificateFacts>, Option<String>), AwsError> {
-        let out = self
+        let request = self
             .client
             .search_certificates()
             .max_results(SEARCH_PAGE)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(AwsError::from_sdk)?;
+            .set_next_token(token);
+        let sent = if retried {
+            request.send().await
+        } else {
+            request
+                .customize()
+                .config_override(
+                    aws_sdk_acm::config::Builder::default().retry_config(RetryConfig::disabled()),
+                )
+                .send()
+                .await
+        };
+        let out = sent.map_err(AwsError::from_sdk)?;
         let facts = out
             .results()
             .iter()
@@ -1046,7 +1060,7 @@ mod tests {
             });
         let client = mock_client!(aws_sdk_acm, RuleMode::Sequential, [&first, &second]);
         let acm = acm(client);
-        let (page, next) = acm.search_page(None).await.unwrap();
+        let (page, next) = acm.search_page(None, true).await.unwrap();
         assert_eq!(next.as_deref(), Some("page-2"));
         let f = &page[0];
         assert_eq!(f.domain_name.as_deref(), Some("*.example.com"));
@@ -1064,7 +1078,7 @@ mod tests {
             Some(RenewalStatus::parse("NEW_STATUS"))
         );
         // A result without ACM metadata is kept, as an unknown kind the scan will describe.
-        let (page, next) = acm.search_page(Some("page-2".into())).await.unwrap();
+        let (page, next) = acm.search_page(Some("page-2".into()), true).await.unwrap();
         assert!(next.is_none());
         assert!(page[0].search.is_none());
         assert_eq!(page[0].cert_type, CertType::parse("UNKNOWN"));

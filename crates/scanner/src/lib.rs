@@ -831,7 +831,9 @@ impl Run {
         let mut first = None;
         let is_served = *served
             .get_or_init(|| async {
-                let outcome = self.search_target(account, acm, key, search_denied).await;
+                let outcome = self
+                    .search_target(account, acm, key, search_denied, false)
+                    .await;
                 // Any answer but "no such operation" shows the endpoint has it: an access
                 // denied, a throttle or AWS's own fault are the target's, not the region's.
                 let is_served = !matches!(outcome, Err((Fallback::NotServed, _)));
@@ -841,23 +843,30 @@ impl Run {
             .await;
         match first {
             Some(outcome) => outcome,
-            None if is_served => self.search_target(account, acm, key, search_denied).await,
+            None if is_served => {
+                self.search_target(account, acm, key, search_denied, true)
+                    .await
+            }
             None => Err((Fallback::NotServed, None)),
         }
     }
 
-    /// One target's SearchCertificates, every page, or why to fall back.
+    /// One target's SearchCertificates, every page, or why to fall back. The region's first
+    /// (`retried: false`) sends its first page without the SDK's retries: a fault there lists
+    /// this one target with ListCertificates, as any failed search does.
     async fn search_target(
         &self,
         account: &OrgAccount,
         acm: &Acm,
         key: throttle::Key,
         search_denied: &AtomicBool,
+        retried: bool,
     ) -> Result<Listing, (Fallback, Option<AwsError>)> {
         let listing = all_pages(|token| {
+            let retried = retried || token.is_some();
             patient(move || {
                 self.limits
-                    .search_certificates(key, acm.search_page(token.clone()))
+                    .search_certificates(key, acm.search_page(token.clone(), retried))
             })
         })
         .await;
