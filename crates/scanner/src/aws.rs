@@ -38,11 +38,70 @@ use std::time::{Duration, SystemTime};
 /// The one HTTP client (and connection pool) every AWS client of the process shares.
 pub fn http_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls;
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .build_https()
+    ValidatedOnce::shared(
+        aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .build_https(),
+    )
+}
+
+/// An HTTP client whose check at client construction runs once per process, not once per SDK
+/// client. The SDK runs `validate_base_client_config` each time a client is built, and the
+/// hyper client answers it by building a whole rustls configuration (every trust anchor
+/// parsed) only to drop it. A scan builds an ACM client per account-region: at 10,000
+/// accounts × 17 regions that was a quarter of the scanner's CPU. Connectors are still built
+/// once per timeout settings, on first use, and cached by the hyper client.
+#[derive(Debug)]
+struct ValidatedOnce {
+    inner: SharedHttpClient,
+    validated: std::sync::OnceLock<()>,
+}
+
+impl ValidatedOnce {
+    fn shared(inner: SharedHttpClient) -> SharedHttpClient {
+        SharedHttpClient::new(ValidatedOnce {
+            inner,
+            validated: std::sync::OnceLock::new(),
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for ValidatedOnce {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.inner.http_connector(settings, components)
+    }
+
+    fn validate_base_client_config(
+        &self,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+        config: &aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if self.validated.get().is_none() {
+            self.inner.validate_base_client_config(components, config)?;
+            let _ = self.validated.set(());
+        }
+        Ok(())
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        config: &aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        self.inner.validate_final_config(components, config)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.inner.connector_metadata()
+    }
 }
 
 /// An error from one AWS call, reduced to what a report shows and what the scan decides on.
@@ -1113,6 +1172,59 @@ mod tests {
         ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
             aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
         }
+    }
+
+    /// An HTTP client that counts the SDK's checks of it.
+    #[derive(Debug, Default)]
+    struct CountsChecks(Arc<AtomicU64>);
+
+    impl aws_smithy_runtime_api::client::http::HttpClient for CountsChecks {
+        fn http_connector(
+            &self,
+            _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+            _components: &RuntimeComponents,
+        ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+            aws_smithy_runtime_api::client::http::SharedHttpConnector::new(CallerIdentity)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponentsBuilder,
+            _: &aws_smithy_types::config_bag::ConfigBag,
+        ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_shared_http_client_is_checked_once_for_every_client_built() {
+        let checks = Arc::new(AtomicU64::new(0));
+        let base = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::from_static("us-east-1"))
+            .http_client(ValidatedOnce::shared(SharedHttpClient::new(CountsChecks(
+                checks.clone(),
+            ))))
+            .build();
+        for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+            let _ = aws_sdk_acm::Client::from_conf(
+                aws_sdk_acm::config::Builder::from(&base)
+                    .region(Region::new(region))
+                    .build(),
+            );
+        }
+        assert_eq!(checks.load(Ordering::Relaxed), 1);
+        // Without the wrapper the SDK checks the client once per client built.
+        let unwrapped = SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(Region::from_static("us-east-1"))
+            .http_client(SharedHttpClient::new(CountsChecks(checks.clone())))
+            .build();
+        for _ in 0..3 {
+            let _ = aws_sdk_acm::Client::new(&unwrapped);
+        }
+        assert_eq!(checks.load(Ordering::Relaxed), 4);
     }
 
     fn aws_with(limits: Arc<Limits>) -> Aws {
