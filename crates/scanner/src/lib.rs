@@ -553,7 +553,7 @@ impl Run {
         loop {
             let page = self
                 .limits
-                .organizations(self.aws.list_accounts_page(token.take()))
+                .list_accounts(self.aws.list_accounts_page(token.take()))
                 .await;
             let (page, next) = match page {
                 Ok(page) => page,

@@ -196,6 +196,16 @@ async fn until_ready(clock: &DefaultClock, check: impl Fn() -> Result<(), NotUnt
     }
 }
 
+/// [`until_ready`] without the jitter, for a caller with no peer to fall out of step with.
+async fn until_ready_exactly(
+    clock: &DefaultClock,
+    check: impl Fn() -> Result<(), NotUntil<Moment>>,
+) {
+    while let Err(negative) = check() {
+        tokio::time::sleep(negative.wait_time_from(clock.now())).await;
+    }
+}
+
 /// Pauses before sending again a call that AWS still throttles after the SDK's own attempts
 /// (`aws::SDK_MAX_ATTEMPTS`). A throttling storm (AWS's bucket for one account-region nearly
 /// empty for seconds) outlasts the SDK's backoff (at most `aws::SDK_MAX_BACKOFF`); without these
@@ -375,6 +385,27 @@ impl Limits {
 
     pub(crate) async fn organizations<T>(&self, call: impl Future<Output = T>) -> T {
         self.direct(&self.organizations, call).await
+    }
+
+    /// organizations:ListAccounts, the scan's critical path at scale: one page at a time, each
+    /// sent when the last has answered, so 10,000 accounts are 500 pages at the quota's pace
+    /// and any delay between two pages adds to the scan. It waits for the Organizations
+    /// limiter (which the accounts' metadata lookups share) without jitter, as one caller
+    /// that no other page runs beside, and takes no permit, as a single call, so it never
+    /// queues behind the ACM calls in flight.
+    pub(crate) async fn list_accounts<T>(&self, call: impl Future<Output = T>) -> T {
+        let limiter = &self.organizations.limiter;
+        let paced = Instant::now();
+        until_ready_exactly(limiter.clock(), || limiter.check()).await;
+        let sent = Instant::now();
+        let out = call.await;
+        self.timing
+            .limiter_ns
+            .fetch_add((sent - paced).as_nanos() as u64, Ordering::Relaxed);
+        self.timing
+            .call_ns
+            .fetch_add(sent.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        out
     }
 
     /// Drop limiter state of keys that have been idle; called once a scan ends.
