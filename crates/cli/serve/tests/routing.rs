@@ -1,6 +1,7 @@
 //! Routing in process: each routed channel gets its own digest and alerts with only its
 //! accounts, the default channel the org-wide summary and the rest, and `/certs` in a routed
-//! channel answers about its accounts (`/certs all`: the organization).
+//! channel answers about its accounts (`/certs all`: the organization), from a part that follows
+//! the decisions recorded and each scan.
 
 use super::*;
 use certwatch_core::{Code, Finding, Urgency};
@@ -195,5 +196,52 @@ async fn certs_in_a_routed_channel_answers_about_its_accounts_and_all_about_the_
     assert!(
         elsewhere.contains("does not answer in this channel"),
         "{elsewhere}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_routed_channels_part_follows_decisions_and_scans() {
+    let report = routed_report().await;
+    let rig = Rig::new(report.generated_at, report.clone());
+    let app = rig.app(routed_config(), scanned_store(&report));
+    let ask = |text: String| {
+        let app = app.clone();
+        async move {
+            let (status, reply) = signed(&app, &form("T0001", PAYMENTS, ADMIN, &text, "")).await;
+            assert_eq!(status, StatusCode::OK);
+            reply.to_string()
+        }
+    };
+    // The part is cut on the first command, then held.
+    let legacy = record_of(&report, "legacy-pay.example.com")
+        .facts
+        .arn
+        .clone();
+    let before = ask("code EXPIRED".to_owned()).await;
+    assert!(before.contains("legacy-pay.example.com"), "{before}");
+    let none = ask("snoozed".to_owned()).await;
+    assert!(!none.contains("legacy-pay.example.com"), "{none}");
+
+    // A decision from the channel shows in the channel's next answer.
+    let acked = ask(format!("ack {legacy} replaced by the new payment gateway")).await;
+    assert!(acked.contains("legacy-pay.example.com"), "{acked}");
+    let snoozed = ask("snoozed".to_owned()).await;
+    assert!(snoozed.contains("legacy-pay.example.com"), "{snoozed}");
+    assert!(snoozed.contains("new payment gateway"), "{snoozed}");
+
+    // A scan without the certificate: the channel's next answer is cut from the new inventory.
+    let mut next = report.clone();
+    next.certificates.retain(|c| c.facts.arn != legacy);
+    next.generated_at += chrono::Duration::hours(6);
+    *rig.scanner.report.lock().unwrap() = next;
+    rig.clock
+        .set(report.generated_at + chrono::Duration::hours(6));
+    scan_loop::scan_once(&app).await;
+    let after = ask("code EXPIRED".to_owned()).await;
+    assert!(!after.contains("legacy-pay.example.com"), "{after}");
+    let everywhere = ask("all code EXPIRED".to_owned()).await;
+    assert!(
+        everywhere.contains("hackathon.sandbox.example.com"),
+        "{everywhere}"
     );
 }
