@@ -403,10 +403,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let (file, label) = load_config(config.as_ref())?;
             let serve_config = file.serve_config(&label)?;
             let accounts = if from_store {
-                stored_inventory(serve_config.store_path.clone())
+                let report = stored_inventory(serve_config.store_path.clone())
                     .await?
-                    .report
-                    .accounts
+                    .report;
+                std::sync::Arc::unwrap_or_clone(report).accounts
             } else {
                 let scan_config = file.scan_config(&label)?;
                 let report = if use_demo {

@@ -354,8 +354,8 @@ impl App {
     }
 
     /// Changes the decisions in memory (a decision recorded): in place when no answer is
-    /// reading them, on a copy otherwise; the index stays, the routed channels' parts are cut
-    /// again on their next command.
+    /// reading them, on a copy of the decisions otherwise (the certificates and the index are
+    /// shared, not copied); the routed channels' parts are cut again on their next command.
     pub(super) fn update_decisions(&self, f: impl FnOnce(&mut BTreeMap<String, Decision>)) {
         let mut held = self
             .inventory

@@ -441,17 +441,20 @@ mod tests {
         let previous = inventory(&[("web", 100, &[(Code::NameUnresolvable, Upcoming)])], &[]);
         let mut current = inventory(&[("web", 100, &[(Code::NotInUse, Upcoming)])], &[]);
         let arn = current.report.certificates[0].facts.arn.clone();
-        current.report.failures.push(Failure {
-            account_id: "111122223333".into(),
-            account_name: "acct".into(),
-            region: Some("eu-west-1".into()),
-            stage: Stage::Dns,
-            certificate_arn: Some(arn.clone()),
-            error: "timed out".into(),
-        });
+        std::sync::Arc::make_mut(&mut current.report)
+            .failures
+            .push(Failure {
+                account_id: "111122223333".into(),
+                account_name: "acct".into(),
+                region: Some("eu-west-1".into()),
+                stage: Stage::Dns,
+                certificate_arn: Some(arn.clone()),
+                error: "timed out".into(),
+            });
         check(&previous, &current, &["web: new NOT_IN_USE upcoming"]);
         // A DNS failure of another certificate does not count.
-        current.report.failures[0].certificate_arn = Some(format!("{arn}-other"));
+        std::sync::Arc::make_mut(&mut current.report).failures[0].certificate_arn =
+            Some(format!("{arn}-other"));
         check(
             &previous,
             &current,
@@ -462,7 +465,7 @@ mod tests {
         );
         // Only network findings wait for their checks.
         let previous = inventory(&[("web", 100, &[(Code::Imported, Upcoming)])], &[]);
-        current.report.failures[0].certificate_arn = Some(arn);
+        std::sync::Arc::make_mut(&mut current.report).failures[0].certificate_arn = Some(arn);
         check(
             &previous,
             &current,
@@ -493,7 +496,9 @@ mod tests {
         // Another account sorts after at equal urgency, whatever its name.
         let mut other = record(&("0-first-name", 100, &[(Code::Imported, Action)]));
         other.facts.account_id = "999999999999".into();
-        current.report.certificates.push(other);
+        std::sync::Arc::make_mut(&mut current.report)
+            .certificates
+            .push(other);
         check(
             &previous,
             &current,

@@ -5,6 +5,7 @@ use crate::decisions::Decision;
 use crate::report::{Report, Stage, Stats};
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The latest merged inventory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,7 +14,10 @@ pub struct Inventory {
     /// and stats of the latest scan as it reported them (so `stats.certificates` counts what that
     /// scan saw, not the stale ones carried over); `generated_at` is the latest scan's time. With
     /// no scan yet: empty, and `generated_at` is the Unix epoch.
-    pub report: Report,
+    ///
+    /// Shared, so that a copy of the inventory (the bot records a decision while answers read
+    /// it) copies the decisions, not every certificate: change it with `Arc::make_mut`.
+    pub report: Arc<Report>,
     /// ARN → when it was last seen, for the certificates carried over from an earlier scan
     /// because the part of the organization holding them failed in the latest one. A stale
     /// certificate's findings are those of the scan that last saw it; its `days_to_expiry` is
@@ -29,13 +33,13 @@ impl Inventory {
     /// The inventory before any scan.
     pub fn empty() -> Inventory {
         Inventory {
-            report: Report {
+            report: Arc::new(Report {
                 generated_at: DateTime::UNIX_EPOCH,
                 certificates: Vec::new(),
                 failures: Vec::new(),
                 accounts: Vec::new(),
                 stats: Stats::default(),
-            },
+            }),
             stale: BTreeMap::new(),
             last_scan: None,
             decisions: BTreeMap::new(),
@@ -46,10 +50,15 @@ impl Inventory {
     pub fn of_scan(report: Report) -> Inventory {
         Inventory {
             last_scan: Some(report.generated_at),
-            report,
+            report: Arc::new(report),
             stale: BTreeMap::new(),
             decisions: BTreeMap::new(),
         }
+    }
+
+    /// The report to change: copied first if another copy of the inventory shares it.
+    pub fn report_mut(&mut self) -> &mut Report {
+        Arc::make_mut(&mut self.report)
     }
 
     /// When a stale certificate was last seen; `None` for a fresh one (or an unknown ARN).

@@ -404,7 +404,7 @@ mod tests {
         let mut twice = fixtures::small().inventory;
         let mut copy = twice.report.certificates[0].clone();
         copy.facts.arn = format!("arn:aws:acm:eu-west-1:222222222222:certificate/{PAY}");
-        twice.report.certificates.push(copy);
+        twice.report_mut().certificates.push(copy);
         let twice = Prepared::from(twice);
         assert!(matches!(find(&twice, PAY), Found::Several(2)));
         assert!(matches!(find(&twice, &arn), Found::One(r) if r.facts.arn == arn));

@@ -448,7 +448,7 @@ mod tests {
         let now = fixture.now;
         fixture
             .inventory
-            .report
+            .report_mut()
             .certificates
             .retain(|c| c.urgency_at(now).is_none_or(|u| u < Urgency::Urgent));
         assert_eq!(run(&fixture, &options(false)), None);
@@ -469,7 +469,7 @@ mod tests {
         let mut fixture = fixtures::demo();
         fixture
             .inventory
-            .report
+            .report_mut()
             .certificates
             .retain(|c| c.worst_urgency().is_none_or(|u| u < Urgency::Action));
         assert_eq!(run(&fixture, &options(false)), None);
@@ -488,7 +488,7 @@ mod tests {
             stats: Default::default(),
         };
         let inv = Inventory {
-            report,
+            report: report.into(),
             stale: Default::default(),
             last_scan: None,
             decisions: Default::default(),

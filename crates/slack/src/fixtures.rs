@@ -336,7 +336,7 @@ pub fn small() -> Fixture {
     report.sort();
     Fixture {
         inventory: Inventory {
-            report,
+            report: report.into(),
             stale,
             last_scan: Some(scan),
             decisions: Default::default(),

@@ -1191,7 +1191,7 @@ mod tests {
         for mut fixture in fixtures {
             let before = blocks_to_text(&answer(&fixture, "failures").blocks);
             assert!(!before.contains("SearchCertificates"), "{before}");
-            fixture.inventory.report.stats.search_fallbacks = 3;
+            fixture.inventory.report_mut().stats.search_fallbacks = 3;
             let text = blocks_to_text(&answer(&fixture, "failures").blocks);
             assert!(
                 text.contains("3 account-regions were listed without `acm:SearchCertificates`"),
@@ -1246,7 +1246,7 @@ mod tests {
         facts.domain_name = Some("undated.example.com".into());
         facts.status = CertStatus::Expired;
         let findings = certwatch_core::classify(&facts, now, &Policy::default());
-        let report = &mut fixture.inventory.report;
+        let report = fixture.inventory.report_mut();
         report
             .certificates
             .push(CertificateRecord::new("payments", facts, findings, now));

@@ -373,7 +373,7 @@ pub fn scope(inv: &Inventory, keep: impl Fn(&str) -> bool) -> Inventory {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         last_scan: inv.last_scan,
-        report,
+        report: report.into(),
     }
 }
 

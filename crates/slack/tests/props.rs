@@ -433,7 +433,7 @@ fn parses_or_explains(text: &str) -> Result<(), TestCaseError> {
     let reply = match parse(text) {
         Ok(request) => {
             let inventory = Inventory {
-                report: empty_report(),
+                report: empty_report().into(),
                 stale: BTreeMap::new(),
                 last_scan: None,
                 decisions: Default::default(),

@@ -440,7 +440,7 @@ fn read_inventory(conn: &Connection, detail: Detail) -> Result<Inventory, StoreE
     };
     report.sort();
     Ok(Inventory {
-        report,
+        report: report.into(),
         stale,
         last_scan: Some(generated_at),
         decisions,

@@ -161,7 +161,7 @@ fn round_trip() {
         ..Stats::default()
     };
     let merged = store.record_scan(&sent).expect("record");
-    assert_eq!(merged.report, sent);
+    assert_eq!(*merged.report, sent);
     assert!(merged.stale.is_empty());
     assert_eq!(merged.last_scan, Some(day(0)));
     assert_eq!(store.inventory().expect("inventory"), merged);

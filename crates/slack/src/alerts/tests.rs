@@ -23,7 +23,7 @@ fn check(digest: &Digest) {
 fn record_mut<'a>(fixture: &'a mut Fixture, domain: &str) -> &'a mut CertificateRecord {
     fixture
         .inventory
-        .report
+        .report_mut()
         .certificates
         .iter_mut()
         .find(|r| r.facts.display_name() == domain)
@@ -51,7 +51,7 @@ fn previous() -> Fixture {
     let wildcard = record_mut(&mut previous, "*.example.org");
     wildcard.facts.not_after = Some(at("2026-03-10T00:00:00Z"));
     wildcard.findings[0].urgency = Urgency::Action;
-    let report = &mut previous.inventory.report;
+    let report = previous.inventory.report_mut();
     report
         .certificates
         .retain(|r| !["old.example.com", "lapsed.example.com"].contains(&r.facts.display_name()));
@@ -144,7 +144,7 @@ fn nothing_to_say_is_none() {
     // Only the snoozed certificate's new finding: left out, so nothing.
     let mut before = current.inventory.clone();
     if let Some(pay) = before
-        .report
+        .report_mut()
         .certificates
         .iter_mut()
         .find(|r| r.facts.display_name() == "pay.example.com")

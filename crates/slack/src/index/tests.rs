@@ -69,13 +69,13 @@ fn spec() -> impl Strategy<Value = Spec> {
 
 fn inventory(specs: &[Spec]) -> Inventory {
     let mut inv = Inventory::empty();
-    inv.report = Report {
+    inv.report = Arc::new(Report {
         generated_at: built(),
         certificates: Vec::new(),
         failures: Vec::new(),
         stats: Default::default(),
         accounts: Vec::new(),
-    };
+    });
     for (i, spec) in specs.iter().enumerate() {
         let (id, name) = ACCOUNTS[spec.account];
         // Ids repeat across regions.
@@ -106,7 +106,7 @@ fn inventory(specs: &[Spec]) -> Inventory {
         if spec.stale {
             inv.stale.insert(arn.clone(), built() - Duration::days(1));
         }
-        inv.report
+        inv.report_mut()
             .certificates
             .push(CertificateRecord::new(name, facts, findings, built()));
     }
@@ -317,5 +317,8 @@ fn recording_a_decision_keeps_the_index_and_what_readers_hold() {
         Some(&decision),
         "a reader keeps its copy"
     );
-    assert_eq!(reader.report, inv.report);
+    assert!(
+        Arc::ptr_eq(&reader.report, &inv.report),
+        "the certificates are shared, not copied"
+    );
 }

@@ -246,7 +246,7 @@ fn the_summary_counts_each_routed_channel_and_fits_slack() {
     let fixture = crate::fixtures::decided();
     let mut inv = fixture.inventory.clone();
     let ids: Vec<String> = inv.accounts().keys().map(|k| (*k).to_owned()).collect();
-    inv.report.accounts = ids
+    inv.report_mut().accounts = ids
         .iter()
         .map(|id| {
             let mut a = Account::new(id.clone(), format!("n-{id}"));
