@@ -16,7 +16,7 @@
 //! Decisions (snoozes, acknowledgements) are not indexed: they are few and looked up per
 //! certificate shown, so recording one keeps the index ([`Prepared::decisions_mut`]).
 
-use crate::inventory::worst_finding;
+use crate::inventory::{covers, names, worst_finding};
 use certwatch_core::order::{most_urgent_first, soonest_first};
 use certwatch_core::{
     expiry::days_to, CertStatus, CertificateRecord, Code, Decision, Inventory, Urgency,
@@ -69,6 +69,24 @@ impl Prepared {
                 r.facts.arn.eq_ignore_ascii_case(target)
                     || r.facts.id().eq_ignore_ascii_case(target)
             })
+    }
+
+    /// The certificates with a name that covers the host `query` ([`covers`]), in inventory
+    /// order: those named `query`, and those named the wildcard of its parent.
+    pub(crate) fn covering<'a>(
+        &'a self,
+        query: &'a str,
+    ) -> impl Iterator<Item = &'a CertificateRecord> + 'a {
+        let mut candidates: Vec<u32> = self.index.named(query).collect();
+        if let Some((_, parent)) = query.split_once('.') {
+            candidates.extend(self.index.named(&format!("*.{parent}")));
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .map(|r| self.record(r))
+            .filter(move |record| names(record).any(|n| covers(n, query)))
     }
 
     /// The record at `position` of the inventory.
@@ -234,11 +252,7 @@ impl Index {
             }
             with_certificates.insert(facts.account_id.as_str());
             by_account.push((key(&facts.account_id), r));
-            for name in facts
-                .domain_name
-                .iter()
-                .chain(&facts.subject_alternative_names)
-            {
+            for name in names(record) {
                 by_name.push((key(name), r));
             }
             by_arn_or_id.push((key(&facts.arn), r));

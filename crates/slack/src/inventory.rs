@@ -116,6 +116,15 @@ pub(crate) fn find_accounts<'a>(inv: &'a Prepared, query: &str) -> Vec<(&'a str,
         .collect()
 }
 
+/// Every domain name and SAN of a certificate.
+pub(crate) fn names(record: &CertificateRecord) -> impl Iterator<Item = &String> {
+    let facts = &record.facts;
+    facts
+        .domain_name
+        .iter()
+        .chain(&facts.subject_alternative_names)
+}
+
 /// Whether a certificate name covers the host `query`. Case-insensitive, trailing dots ignored.
 /// A wildcard name covers exactly one more label (`*.example.org` covers `api.example.org`, not
 /// `example.org` nor `a.b.example.org`); a wildcard query matches only the same wildcard.

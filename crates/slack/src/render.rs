@@ -15,12 +15,10 @@ pub use history::show_with_history;
 use crate::blocks::{self, Page, MAX_SECTION};
 use crate::command::{Command, ParseError, Request, SLASH, SUBCOMMANDS};
 use crate::index::{commonest, slot, CodeList, Prepared};
-use crate::inventory::{covers, entry, find_accounts, Entry};
+use crate::inventory::{entry, find_accounts, names, Entry};
 use crate::mrkdwn::{self, code, escape, plural};
 use certwatch_core::order::most_urgent_first;
-use certwatch_core::{
-    CertificateFacts, CertificateRecord, Code, DomainValidation, Finding, Inventory, Urgency,
-};
+use certwatch_core::{CertificateFacts, Code, DomainValidation, Finding, Inventory, Urgency};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -222,7 +220,7 @@ fn listing<'a>(
 }
 
 /// The most common value among the items, first in order on ties.
-fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn most_common<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     for (position, value) in values.enumerate() {
         let entry = counts.entry(value).or_insert((0, position));
@@ -524,28 +522,10 @@ fn account(inv: &Prepared, now: DateTime<Utc>, status: &str, query: &str) -> (St
     (escape(&title), blocks)
 }
 
-/// Every domain name and SAN of a certificate.
-fn names(record: &CertificateRecord) -> impl Iterator<Item = &String> {
-    let facts = &record.facts;
-    facts
-        .domain_name
-        .iter()
-        .chain(&facts.subject_alternative_names)
-}
-
 fn domain(inv: &Prepared, now: DateTime<Utc>, status: &str, query: &str) -> (String, Vec<Value>) {
     let query = query.trim();
-    // A name covers the query when it is the query, or the wildcard of the query's parent.
-    let mut candidates: Vec<u32> = inv.index().named(query).collect();
-    if let Some((_, parent)) = query.split_once('.') {
-        candidates.extend(inv.index().named(&format!("*.{parent}")));
-    }
-    candidates.sort_unstable();
-    candidates.dedup();
-    let mut matching: Vec<Entry<'_>> = candidates
-        .into_iter()
-        .map(|r| inv.record(r))
-        .filter(|record| names(record).any(|n| covers(n, query)))
+    let mut matching: Vec<Entry<'_>> = inv
+        .covering(query)
         .map(|record| entry(inv, record, now))
         .collect();
     matching.sort_by_key(|e| most_urgent_first(e.record, e.urgency));

@@ -3,7 +3,8 @@
 //! "narrow the query" hint.
 
 use super::*;
-use crate::inventory::{covers, entries, find_accounts};
+use crate::inventory::{covers, entries, find_accounts, names};
+use crate::render::most_common;
 use certwatch_core::order::soonest_first;
 use certwatch_core::{CertificateFacts, Finding, Report};
 use chrono::Duration;
@@ -113,18 +114,6 @@ fn inventory(specs: &[Spec]) -> Inventory {
     inv
 }
 
-/// The commonest value, first in order on ties, by counting every one.
-fn tally<'a>(values: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let mut counts: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
-    for (at, value) in values.enumerate() {
-        counts.entry(value).or_insert((0, at)).0 += 1;
-    }
-    counts
-        .into_iter()
-        .max_by_key(|(_, (count, first))| (*count, std::cmp::Reverse(*first)))
-        .map(|(value, _)| value)
-}
-
 fn arns(inv: &Inventory, records: impl Iterator<Item = u32>) -> Vec<String> {
     records
         .map(|r| inv.report.certificates[r as usize].facts.arn.clone())
@@ -158,7 +147,7 @@ proptest! {
                 .iter()
                 .filter_map(|e| e.worst())
                 .map(|f| f.code.as_str());
-            prop_assert_eq!(list.commonest_code(records, shown).map(Code::as_str), tally(rest));
+            prop_assert_eq!(list.commonest_code(records, shown).map(Code::as_str), most_common(rest));
         }
     }
 
@@ -208,7 +197,7 @@ proptest! {
                 let rest = walked[shown..].iter().map(|(r, _)| r.account_name.as_str());
                 prop_assert_eq!(
                     list.commonest_account(&inv.report.certificates, shown),
-                    tally(rest)
+                    most_common(rest)
                 );
             }
         }
@@ -225,27 +214,10 @@ proptest! {
         for query in &queries {
             let walked: Vec<&str> = records
                 .iter()
-                .filter(|r| {
-                    r.facts.domain_name.iter().chain(&r.facts.subject_alternative_names)
-                        .any(|n| covers(n, query))
-                })
+                .filter(|r| names(r).any(|n| covers(n, query)))
                 .map(|r| r.facts.arn.as_str())
                 .collect();
-            let mut candidates: Vec<u32> = inv.index().named(query).collect();
-            if let Some((_, parent)) = query.split_once('.') {
-                candidates.extend(inv.index().named(&format!("*.{parent}")));
-            }
-            candidates.sort_unstable();
-            candidates.dedup();
-            let found: Vec<&str> = candidates
-                .into_iter()
-                .map(|r| inv.record(r))
-                .filter(|r| {
-                    r.facts.domain_name.iter().chain(&r.facts.subject_alternative_names)
-                        .any(|n| covers(n, query))
-                })
-                .map(|r| r.facts.arn.as_str())
-                .collect();
+            let found: Vec<&str> = inv.covering(query).map(|r| r.facts.arn.as_str()).collect();
             prop_assert_eq!(found, walked, "domain {:?}", query);
         }
         // ARNs and ids, in any case.
