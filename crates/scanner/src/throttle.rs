@@ -111,6 +111,17 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
+    /// One call's waits and time on the wire.
+    fn add(&self, limiter: Duration, permit: Duration, call: Duration) {
+        for (counter, time) in [
+            (&self.limiter_ns, limiter),
+            (&self.permit_ns, permit),
+            (&self.call_ns, call),
+        ] {
+            counter.fetch_add(time.as_nanos() as u64, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn call_time(&self) -> certwatch_core::CallTime {
         let ms = |c: &AtomicU64| c.load(Ordering::Relaxed) / 1_000_000;
         certwatch_core::CallTime {
@@ -186,23 +197,17 @@ fn jitter() -> Jitter {
     Jitter::up_to(JITTER)
 }
 
-/// Waits until `check` (a limiter's) lets a call through, plus [`jitter`] whenever it had to
+/// Waits until `check` (a limiter's) lets a call through, plus `jitter` whenever it had to
 /// wait, as governor's `until_ready_with_jitter` does, but on tokio's timer: governor sleeps on
-/// futures-timer's global thread, and its wake-ups (a futex and a context switch for each of
-/// the scan's quarter-million waits at 10,000 accounts) took several percent of the scan's CPU.
-async fn until_ready(clock: &DefaultClock, check: impl Fn() -> Result<(), NotUntil<Moment>>) {
-    while let Err(negative) = check() {
-        tokio::time::sleep(jitter() + negative.wait_time_from(clock.now())).await;
-    }
-}
-
-/// [`until_ready`] without the jitter, for a caller with no peer to fall out of step with.
-async fn until_ready_exactly(
+/// futures-timer's global thread, and its wake-ups (a futex and a context switch per wait) cost
+/// CPU at a scan's quarter-million waits.
+async fn until_ready(
     clock: &DefaultClock,
+    jitter: Jitter,
     check: impl Fn() -> Result<(), NotUntil<Moment>>,
 ) {
     while let Err(negative) = check() {
-        tokio::time::sleep(negative.wait_time_from(clock.now())).await;
+        tokio::time::sleep(jitter + negative.wait_time_from(clock.now())).await;
     }
 }
 
@@ -315,24 +320,23 @@ impl Limits {
         };
         let sent = Instant::now();
         let out = call.await;
-        let add = |counter: &AtomicU64, d: Duration| {
-            counter.fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
-        };
-        add(&self.timing.limiter_ns, limiter);
-        add(&self.timing.permit_ns, permit_wait);
-        add(&self.timing.call_ns, sent.elapsed());
+        self.timing.add(limiter, permit_wait, sent.elapsed());
         out
     }
 
     /// A call of a keyed API (quota per account and region, or per member account).
     async fn keyed<T>(&self, api: &Keyed, key: Key, call: impl Future<Output = T>) -> T {
-        let wait = || until_ready(api.limiter.clock(), || api.limiter.check_key(&key));
+        let wait = || {
+            until_ready(api.limiter.clock(), jitter(), || {
+                api.limiter.check_key(&key)
+            })
+        };
         self.run(api.repace_after, wait, call).await
     }
 
     /// A call of an API whose quota is the calling account's.
     async fn direct<T>(&self, api: &Direct, call: impl Future<Output = T>) -> T {
-        let wait = || until_ready(api.limiter.clock(), || api.limiter.check());
+        let wait = || until_ready(api.limiter.clock(), jitter(), || api.limiter.check());
         self.run(api.repace_after, wait, call).await
     }
 
@@ -379,7 +383,10 @@ impl Limits {
     /// no permit is left for, until their timeouts. Its time is already counted in the
     /// enclosing call's (`Timing::call_ns`).
     pub(crate) async fn sts_within_call<T>(&self, call: impl Future<Output = T>) -> T {
-        until_ready(self.sts.limiter.clock(), || self.sts.limiter.check()).await;
+        until_ready(self.sts.limiter.clock(), jitter(), || {
+            self.sts.limiter.check()
+        })
+        .await;
         call.await
     }
 
@@ -396,15 +403,12 @@ impl Limits {
     pub(crate) async fn list_accounts<T>(&self, call: impl Future<Output = T>) -> T {
         let limiter = &self.organizations.limiter;
         let paced = Instant::now();
-        until_ready_exactly(limiter.clock(), || limiter.check()).await;
+        let no_jitter = Jitter::up_to(Duration::ZERO);
+        until_ready(limiter.clock(), no_jitter, || limiter.check()).await;
         let sent = Instant::now();
         let out = call.await;
         self.timing
-            .limiter_ns
-            .fetch_add((sent - paced).as_nanos() as u64, Ordering::Relaxed);
-        self.timing
-            .call_ns
-            .fetch_add(sent.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            .add(sent - paced, Duration::ZERO, sent.elapsed());
         out
     }
 
